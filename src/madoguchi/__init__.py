@@ -1,0 +1,3 @@
+"""madoguchi: online administrative procedures for Japanese local governments."""
+
+__version__ = "0.1.0"

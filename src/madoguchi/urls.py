@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.urls import include, path
+
+from madoguchi.api import api
+
+handler400 = "madoguchi.core.views.bad_request"
+handler403 = "madoguchi.core.views.permission_denied"
+handler404 = "madoguchi.core.views.not_found"
+handler500 = "madoguchi.core.views.server_error"
+
+urlpatterns = [
+    path("", include("madoguchi.core.urls")),
+    path("procedures/", include("madoguchi.catalogue.urls")),
+    path("", include("madoguchi.counter.urls")),
+    path("account/", include("allauth.urls")),
+    path("account/", include("madoguchi.identity.urls")),
+    path("staff/", include("madoguchi.backoffice.urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+if settings.MADOGUCHI_BENCH:
+    urlpatterns.append(path("bench/", include("madoguchi.benchmarks.urls")))

@@ -1,0 +1,95 @@
+"""Shared fixtures: the sample municipality, residents, staff and a logged-in client."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.test import Client
+
+from madoguchi.identity import levels
+from madoguchi.sample import data as sample_data
+
+PASSWORD = sample_data.DEMO_PASSWORD
+
+
+@pytest.fixture
+def sample(db):
+    """The sample prefecture and municipalities, their staff, residents and procedures
+    (without the sample applications)."""
+    from madoguchi.sample.services import load_sample
+
+    load_sample(with_applications=False)
+
+
+@pytest.fixture
+def hanako(sample):
+    from madoguchi.identity.models import User
+
+    return User.objects.get(email="hanako@example.jp")
+
+
+@pytest.fixture
+def taro(sample):
+    from madoguchi.identity.models import User
+
+    return User.objects.get(email="taro@example.jp")
+
+
+@pytest.fixture
+def shimin_staff(sample):
+    from madoguchi.identity.models import User
+
+    return User.objects.get(email="shimin.tanto@aoba.example.jp")
+
+
+@pytest.fixture
+def kankyo_staff(sample):
+    from madoguchi.identity.models import User
+
+    return User.objects.get(email="kankyo.tanto@aoba.example.jp")
+
+
+@pytest.fixture
+def prefecture_staff(sample):
+    from madoguchi.identity.models import User
+
+    return User.objects.get(email="fukushi.tanto@sakura.example.jp")
+
+
+def login(user, *, level: str = levels.ACCOUNT) -> Client:
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[levels.SESSION_KEY] = level
+    session.save()
+    return client
+
+
+@pytest.fixture
+def hanako_client(hanako) -> Client:
+    return login(hanako)
+
+
+@pytest.fixture
+def taro_client(taro) -> Client:
+    return login(taro)
+
+
+@pytest.fixture(autouse=True)
+def _english_off(settings):
+    settings.LANGUAGE_CODE = "ja"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need Debian's chromium; in CI (MADOGUCHI_REQUIRE_BROWSER=1) its
+    absence is a failure, elsewhere the tests are skipped with the reason."""
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if os.path.exists(chromium) or os.environ.get("MADOGUCHI_REQUIRE_BROWSER") == "1":
+        return
+    skip = pytest.mark.skip(
+        reason=f"{chromium} not found: run `make system-deps` to install Debian's chromium"
+    )
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
