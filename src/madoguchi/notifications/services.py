@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+
+
+def queue_email(
+    *,
+    to: str,
+    template: str,
+    context: dict,
+    related_type: str = "",
+    related_id: str = "",
+    language: str = "ja",
+) -> OutboundEmail:
+    """Writes an e-mail to the outbox and queues its delivery, which runs once the
+    transaction has committed."""
+    from django.conf import settings
+
+    context = {"base_url": settings.MADOGUCHI_BASE_URL.rstrip("/"), **context}
+    with translation.override(language):
+        subject = render_to_string(f"notifications/email/{template}.subject.txt", context).strip()
+        body = render_to_string(f"notifications/email/{template}.txt", context)
+    email = OutboundEmail.objects.create(
+        to_address=to,
+        subject=" ".join(subject.split())[:200],
+        body_text=body,
+        template=template,
+        related_type=related_type,
+        related_id=str(related_id),
+    )
+    if _tasks_in_database():
+        # The task row is written in this transaction: it commits, or rolls back, with the
+        # e-mail, and costs no transaction of its own after the commit. The worker cannot
+        # see it before the commit. (An error here is the database's and fails the whole
+        # transaction, so it is not caught.)
+        from .tasks import deliver_email
+
+        deliver_email.enqueue(email.pk)
+    else:
+        # Any other backend (the immediate one runs the task at once) only after commit.
+        transaction.on_commit(lambda: _enqueue(email.pk))
+    return email
+
+
+def _tasks_in_database() -> bool:
+    from django.conf import settings
+
+    return settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+
+
+def _enqueue(email_id: int) -> None:
+    from .tasks import deliver_email
+
+    try:
+        deliver_email.enqueue(email_id)
+    except Exception:
+        logger.exception("could not enqueue e-mail %s", email_id)
+
+
+_ADDRESS = re.compile(r"[^\s'\"<>(),;:@]+@[^\s'\"<>(),;:@]+")
+
+
+def _without_addresses(text: str) -> str:
+    # SMTP errors quote the recipients (SMTPRecipientsRefused is a dict keyed by address).
+    return _ADDRESS.sub("<address>", text)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def deliver(email_id: int) -> str:
+    """Sends one e-mail if it is still due. Safe to call twice: a sent row is skipped."""
+    with transaction.atomic():
+        email = OutboundEmail.objects.select_for_update().filter(pk=email_id).first()
+        if email is None or email.status != OutboundEmail.Status.PENDING:
+            return "skipped"
+        message = EmailMessage(subject=email.subject, body=email.body_text, to=[email.to_address])
+        try:
+            message.send(fail_silently=False)
+        except Exception as exc:
+            email.attempts += 1
+            # The error text is kept short and names no recipient: it is shown to staff.
+            email.last_error = f"{type(exc).__name__}: {_without_addresses(str(exc))[:200]}"
+            if email.attempts >= MAX_ATTEMPTS:
+                email.status = OutboundEmail.Status.FAILED
+            else:
+                email.next_attempt_at = timezone.now() + backoff(email.attempts)
+            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            logger.warning(
+                "e-mail %s not sent (attempt %s): %s", email.pk, email.attempts, type(exc).__name__
+            )
+            return "retry" if email.status == OutboundEmail.Status.PENDING else "failed"
+        email.status = OutboundEmail.Status.SENT
+        email.sent_at = timezone.now()
+        email.attempts += 1
+        email.last_error = ""
+        email.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+        return "sent"
+
+
+def deliver_due(limit: int = 100) -> dict[str, int]:
+    """Sends pending e-mails whose next attempt is due (run periodically by the worker)."""
+    results: dict[str, int] = {}
+    due = OutboundEmail.objects.filter(
+        status=OutboundEmail.Status.PENDING, next_attempt_at__lte=timezone.now()
+    ).values_list("pk", flat=True)[:limit]
+    for email_id in list(due):
+        outcome = deliver(email_id)
+        results[outcome] = results.get(outcome, 0) + 1
+    return results

@@ -1,0 +1,88 @@
+"""The identity level a procedure needs: drafting at any level, submitting only after the
+(demo) My Number Card step-up of the session."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from madoguchi.counter.models import Application, State
+from madoguchi.identity import levels
+
+from ..counter.helpers import fill_juminhyo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_juminhyo_is_drafted_at_account_level_and_submitted_after_step_up(
+    hanako_client, django_capture_on_commit_callbacks
+):
+    start_page = hanako_client.get(reverse("counter:start", args=["992011", "juminhyo-copy"]))
+    assert (
+        "この手続の申請にはマイナンバーカードによる本人確認が必要です。"
+        in start_page.content.decode()
+    )
+    application_id = fill_juminhyo(hanako_client)
+    check_url = reverse("counter:check", args=[application_id])
+
+    check = hanako_client.get(check_url).content.decode()
+    assert (
+        "送信するにはマイナンバーカードによる本人確認が必要です。入力した内容は保存されています。"
+        in check
+    )
+    step_up_link = f"{reverse('identity:step_up')}?next={check_url}"
+    assert f'href="{step_up_link}"' in check
+    assert "この内容で申請する" not in check
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = hanako_client.post(check_url)
+    assert refused.status_code == 422
+    assert "この手続にはマイナンバーカードによる本人確認が必要です。" in refused.content.decode()
+    application = Application.objects.get(pk=application_id)
+    assert application.state == State.DRAFT and application.receipt_number is None
+    assert application.answers["copies"] == 1  # the draft and its answers are kept
+    assert mail.outbox == []
+
+    page = hanako_client.get(step_up_link)
+    assert page.status_code == 200
+    assert 'name="next" value="' + check_url + '"' in page.content.decode()
+    session_before = hanako_client.session.session_key
+    response = hanako_client.post(reverse("identity:step_up"), {"next": check_url})
+    assert response.status_code == 302 and response["Location"] == check_url
+    assert hanako_client.session[levels.SESSION_KEY] == levels.MYNUMBER_CARD
+    assert hanako_client.session.session_key != session_before  # against session fixation
+
+    assert "この内容で申請する" in hanako_client.get(check_url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hanako_client.post(check_url)
+    assert response["Location"] == reverse("counter:done", args=[application_id])
+    assert Application.objects.get(pk=application_id).state == State.SUBMITTED
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", ""]
+)
+def test_step_up_never_redirects_elsewhere(hanako_client, target):
+    response = hanako_client.post(reverse("identity:step_up"), {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/applications/"
+
+
+def test_step_up_needs_a_login_and_the_demo_setting(hanako_client, settings):
+    anonymous = Client().post(reverse("identity:step_up"))
+    assert anonymous.status_code == 302 and "/account/login/" in anonymous["Location"]
+    settings.MADOGUCHI_DEMO_IDENTITY = False
+    assert hanako_client.get(reverse("identity:step_up")).status_code == 404
+    assert hanako_client.post(reverse("identity:step_up")).status_code == 404
+    assert hanako_client.session.get(levels.SESSION_KEY) == levels.ACCOUNT
+
+
+def test_a_lower_level_never_replaces_a_higher_one(hanako):
+    from ..conftest import login
+
+    client = login(hanako, level=levels.MYNUMBER_CARD)
+    client.post(reverse("identity:step_up"))
+    assert client.session[levels.SESSION_KEY] == levels.MYNUMBER_CARD
