@@ -1,0 +1,77 @@
+"""The JSON API: one client of the services, like the HTML views."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from madoguchi.catalogue.api import router as catalogue_router
+from madoguchi.counter.api import router as counter_router
+from madoguchi.counter.services import CounterError, IncompleteApplication, InvalidAnswers
+
+api = NinjaAPI(
+    title="madoguchi API",
+    version="1",
+    description="Procedures, applications and their status. Errors are JSON: "
+    '{"detail": message, "code": code, "errors": [{"path", "message", "message_en", "code"}]}.',
+    urls_namespace="api",
+)
+api.add_router("", catalogue_router)
+api.add_router("", counter_router)
+
+
+def _error(
+    request: HttpRequest, status: int, detail: str, code: str, errors: list[dict] | None = None
+):
+    return api.create_response(
+        request, {"detail": detail, "code": code, "errors": errors or []}, status=status
+    )
+
+
+@api.exception_handler(CounterError)
+def counter_error(request: HttpRequest, exc: CounterError):
+    errors: list[dict] = []
+    if isinstance(exc, InvalidAnswers):
+        errors = [error.as_dict() for error in exc.errors]
+    if isinstance(exc, IncompleteApplication):
+        errors = [
+            {**error.as_dict(), "path": f"answers.{error.path}"} for _page, error in exc.problems
+        ]
+    return _error(request, exc.status, f"{exc.en} / {exc.ja}", exc.code, errors)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError):
+    errors = []
+    for item in exc.errors:
+        location = [str(part) for part in item.get("loc", [])]
+        if location[:1] == ["body"] and len(location) > 2:
+            # ("body", <parameter name>, field, ...): paths name fields of the JSON body,
+            # like the answer paths of the services ("answers.owner_phone").
+            location = location[2:]
+        errors.append(
+            {
+                "path": ".".join(location),
+                "message": item.get("msg", ""),
+                "message_en": item.get("msg", ""),
+                "code": item.get("type", "invalid"),
+            }
+        )
+    return _error(
+        request,
+        422,
+        "The request is not valid / リクエストの形式が正しくありません",
+        "invalid_request",
+        errors,
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError):
+    return _error(request, exc.status_code, str(exc), "http_error")
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request: HttpRequest, exc: AuthenticationError):
+    return _error(request, 401, "Authentication required / ログインが必要です", "unauthenticated")
