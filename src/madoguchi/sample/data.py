@@ -1,0 +1,207 @@
+"""The sample deployment: a prefecture and two municipalities sharing one platform.
+
+さくら県, あおば市 and みなと町 are fictional. Their codes use the prefecture number 99,
+which no real prefecture has, with valid check digits.
+"""
+
+from __future__ import annotations
+
+# Clearly a demo credential: the sample is only loaded into embedded (DEBUG) deployments.
+DEMO_PASSWORD = "madoguchi-demo-2026"  # noqa: S105 - a demo password, printed on purpose
+
+BODIES = [
+    {
+        "code": "990001",
+        "name": "さくら県",
+        "name_kana": "さくらけん",
+        "name_en": "Sakura Prefecture",
+        "kind": "prefecture",
+    },
+    {
+        "code": "992011",
+        "name": "あおば市",
+        "name_kana": "あおばし",
+        "name_en": "Aoba City",
+        "kind": "municipality",
+        "prefecture": "990001",
+    },
+    {
+        "code": "993417",
+        "name": "みなと町",
+        "name_kana": "みなとまち",
+        "name_en": "Minato Town",
+        "kind": "municipality",
+        "prefecture": "990001",
+    },
+]
+
+# (body, code, name, name_en, kind, parent code)
+UNITS = [
+    ("990001", "kenko-fukushi", "健康福祉部", "Health and Welfare Department", "department", None),
+    (
+        "990001",
+        "shogai-fukushi",
+        "障害福祉課",
+        "Disability Welfare Division",
+        "division",
+        "kenko-fukushi",
+    ),
+    ("990001", "kyoiku", "教育委員会事務局", "Board of Education Secretariat", "department", None),
+    ("990001", "koko-kyoiku", "高校教育課", "High School Education Division", "division", "kyoiku"),
+    ("992011", "shimin-seikatsu", "市民生活部", "Citizens' Affairs Department", "department", None),
+    ("992011", "shiminka", "市民課", "Citizens Division", "division", "shimin-seikatsu"),
+    ("992011", "shomei", "証明係", "Certificates Section", "section", "shiminka"),
+    ("992011", "kenko-fukushi", "健康福祉部", "Health and Welfare Department", "department", None),
+    (
+        "992011",
+        "kodomo-katei",
+        "こども家庭課",
+        "Children and Families Division",
+        "division",
+        "kenko-fukushi",
+    ),
+    ("992011", "kankyo", "環境部", "Environment Department", "department", None),
+    (
+        "992011",
+        "seikatsu-kankyo",
+        "生活環境課",
+        "Living Environment Division",
+        "division",
+        "kankyo",
+    ),
+    ("992011", "somu", "総務部", "General Affairs Department", "department", None),
+    ("992011", "somuka", "総務課", "General Affairs Division", "division", "somu"),
+    ("992011", "dx", "DX推進課", "Digital Transformation Division", "division", "somu"),
+    ("993417", "chominka", "町民課", "Residents Division", "division", None),
+]
+
+RESIDENTS = [
+    {
+        "email": "hanako@example.jp",
+        "display_name": "山田 花子",
+        "profile": {
+            "family_name": "山田",
+            "given_name": "花子",
+            "family_name_kana": "やまだ",
+            "given_name_kana": "はなこ",
+            "birth_date": "1988-06-15",
+            "sex": "female",
+            "postal_code": "9990001",
+            "prefecture": "さくら県",
+            "city": "あおば市",
+            "street": "中央一丁目2番3号",
+            "building": "",
+            "phone": "+819012345678",
+        },
+        "note": "住民（登録情報あり）",
+    },
+    {
+        "email": "taro@example.jp",
+        "display_name": "佐藤 太郎",
+        "profile": {},
+        "note": "住民（登録情報なし）",
+    },
+]
+
+# (email, name, body, unit, position, roles, note)
+STAFF = [
+    (
+        "shimin.tanto@aoba.example.jp",
+        "鈴木 一郎",
+        "992011",
+        "shiminka",
+        "staff",
+        ["case_worker"],
+        "あおば市 市民課 担当職員",
+    ),
+    (
+        "shimin.kakaricho@aoba.example.jp",
+        "高橋 美咲",
+        "992011",
+        "shomei",
+        "section_chief",
+        ["case_worker", "approver"],
+        "あおば市 市民課 証明係長（決裁者）",
+    ),
+    (
+        "shimin.kacho@aoba.example.jp",
+        "田中 健",
+        "992011",
+        "shiminka",
+        "director",
+        ["approver"],
+        "あおば市 市民課長（決裁者）",
+    ),
+    (
+        "kodomo.tanto@aoba.example.jp",
+        "伊藤 さくら",
+        "992011",
+        "kodomo-katei",
+        "staff",
+        ["case_worker"],
+        "あおば市 こども家庭課 担当職員",
+    ),
+    (
+        "kankyo.tanto@aoba.example.jp",
+        "渡辺 翔",
+        "992011",
+        "seikatsu-kankyo",
+        "staff",
+        ["case_worker"],
+        "あおば市 生活環境課 担当職員",
+    ),
+    (
+        "bunsho@aoba.example.jp",
+        "小林 直子",
+        "992011",
+        "somuka",
+        "chief",
+        ["records_officer"],
+        "あおば市 総務課 文書管理担当",
+    ),
+    (
+        "dx@aoba.example.jp",
+        "加藤 大輔",
+        "992011",
+        "dx",
+        "staff",
+        ["procedure_author"],
+        "あおば市 DX推進課 手続作成担当",
+    ),
+    (
+        "admin@aoba.example.jp",
+        "吉田 誠",
+        "992011",
+        "dx",
+        "deputy_director",
+        ["administrator"],
+        "あおば市 システム管理者",
+    ),
+    (
+        "fukushi.tanto@sakura.example.jp",
+        "山本 陽子",
+        "990001",
+        "shogai-fukushi",
+        "staff",
+        ["case_worker"],
+        "さくら県 障害福祉課 担当職員",
+    ),
+    (
+        "koko.tanto@sakura.example.jp",
+        "中村 優",
+        "990001",
+        "koko-kyoiku",
+        "staff",
+        ["case_worker"],
+        "さくら県 高校教育課 担当職員",
+    ),
+    (
+        "chomin.tanto@minato.example.jp",
+        "松本 光",
+        "993417",
+        "chominka",
+        "staff",
+        ["case_worker", "approver"],
+        "みなと町 町民課 担当職員",
+    ),
+]
