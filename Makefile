@@ -51,10 +51,20 @@ messages: $(STAMP)
 	cd src/madoguchi && ../../$(BIN)/madoguchi makemessages -l en --no-obsolete --ignore "*/tests/*"
 	$(BIN)/madoguchi compile_translations
 
-## system-deps: Debian packages for browser tests and benchmarks (needs root)
+# Debian packages the project needs: chromium (browser tests), wrk (benchmarks), poppler-utils
+# (pdfsig/pdffonts checks), Pango (WeasyPrint), the fonts embedded in issued PDFs (BIZ UD
+# Gothic and IPAmj Mincho, see FIELD-NOTES), SoftHSM (a real PKCS#11 token for signing tests)
+# and haproxy (two web nodes behind a load balancer in the fault tests).
+DEBIAN_PACKAGES := chromium wrk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
+	fonts-morisawa-bizud-gothic fonts-ipamj-mincho softhsm2 haproxy
+
+## system-deps: install the Debian packages that are missing (needs root; quick when none is)
 system-deps:
-	apt-get update
-	apt-get install -y --no-install-recommends chromium wrk poppler-utils
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "Debian packages present"; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
