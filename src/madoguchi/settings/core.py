@@ -37,7 +37,13 @@ INSTALLED_APPS = [
     "madoguchi.catalogue",
     "madoguchi.files",
     "madoguchi.notifications",
+    "madoguchi.approvals",
+    "madoguchi.esign",
     "madoguchi.counter",
+    "madoguchi.records",
+    "madoguchi.issuance",
+    "madoguchi.payments",
+    "madoguchi.appointments",
     "madoguchi.backoffice",
     "madoguchi.sample",
 ]
