@@ -49,9 +49,7 @@ def is_open_day(day: dt.date, *, extra_closed: Collection[dt.date] = ()) -> bool
     )
 
 
-def add_open_days(
-    start: dt.date, days: int, *, extra_closed: Collection[dt.date] = ()
-) -> dt.date:
+def add_open_days(start: dt.date, days: int, *, extra_closed: Collection[dt.date] = ()) -> dt.date:
     """The n-th open day after `start` (start itself not counted); `start` for n = 0."""
     if days < 0:
         raise ValueError("days must not be negative")
