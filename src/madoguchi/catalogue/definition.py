@@ -15,6 +15,47 @@ def input_name(path: str) -> str:
     return "f-" + path.replace(".", "-")
 
 
+@dataclass(frozen=True)
+class FeeLine:
+    id: str
+    label: str
+    amount: int
+    quantity: int
+    unit: str = ""
+
+    @property
+    def subtotal(self) -> int:
+        return self.amount * self.quantity
+
+
+@dataclass(frozen=True)
+class FeeReduction:
+    id: str
+    label: str
+    legal_basis: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class FeeBreakdown:
+    lines: list[FeeLine]
+    subtotal: int
+    reduction: FeeReduction | None
+    total: int
+    legal_basis: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON snapshot, kept with a payment as what was charged and why."""
+        return {
+            "lines": [{**line.__dict__, "subtotal": line.subtotal} for line in self.lines],
+            "subtotal": self.subtotal,
+            "reduction": self.reduction.__dict__ if self.reduction else None,
+            "total": self.total,
+            "legal_basis": self.legal_basis,
+        }
+
+
 @dataclass
 class PageResult:
     values: dict[str, Any] = field(default_factory=dict)
@@ -93,14 +134,65 @@ class Definition:
         return spec.get("required", True)
 
     def fee(self, answers: Mapping[str, Any]) -> int | None:
+        """The amount charged (円) after 減免, or None when the procedure has no fee."""
+        breakdown = self.fee_breakdown(answers)
+        return None if breakdown is None else breakdown.total
+
+    def fee_breakdown(self, answers: Mapping[str, Any]) -> FeeBreakdown | None:
+        """The fee table applied to the answers: its lines (amount × quantity, each line
+        whose condition holds), the most favourable 減免 whose condition holds, the total."""
         fee = self.data.get("fee")
         if not fee:
             return None
-        quantity = 1
-        if fee.get("quantity_field"):
-            value = answers.get(fee["quantity_field"])
-            quantity = value if isinstance(value, int) and not isinstance(value, bool) else 0
-        return fee["amount"] * quantity
+        lines = []
+        for line in [{"id": "_base", **fee}, *fee.get("items", [])]:
+            if not conditions.evaluate(line.get("when"), answers):
+                continue
+            quantity = 1
+            if line.get("quantity_field"):
+                value = answers.get(line["quantity_field"])
+                quantity = value if isinstance(value, int) and not isinstance(value, bool) else 0
+            if line["id"] == "_base" and line["amount"] == 0 and fee.get("items"):
+                continue  # a table of items only: no empty base line
+            lines.append(
+                FeeLine(
+                    id=line["id"],
+                    label=localized(line, "label") or "手数料",
+                    amount=line["amount"],
+                    quantity=quantity,
+                    unit=line.get("unit", ""),
+                )
+            )
+        subtotal = sum(line.subtotal for line in lines)
+        best: tuple[int, dict[str, Any]] | None = None
+        for rule in fee.get("reductions", []):
+            if not conditions.evaluate(rule["when"], answers):
+                continue
+            if rule.get("exempt"):
+                off = subtotal
+            elif "percent" in rule:
+                # 円未満切捨て of the reduced amount: the resident never pays more than the rule.
+                off = subtotal - subtotal * (100 - rule["percent"]) // 100
+            else:
+                off = min(rule.get("amount_off", 0), subtotal)
+            if best is None or off > best[0]:
+                best = (off, rule)
+        reduction = None
+        if best is not None and best[0] > 0:
+            reduction = FeeReduction(
+                id=best[1]["id"],
+                label=localized(best[1], "label"),
+                legal_basis=best[1]["legal_basis"],
+                amount=best[0],
+            )
+        return FeeBreakdown(
+            lines=lines,
+            subtotal=subtotal,
+            reduction=reduction,
+            total=subtotal - (reduction.amount if reduction else 0),
+            legal_basis=fee.get("legal_basis", ""),
+            note=fee.get("note", ""),
+        )
 
     # --- parsing form input ---------------------------------------------------------
 

@@ -327,15 +327,46 @@ def logic_problems(
                             "A field cannot depend on itself.",
                         )
 
-    fee = data.get("fee")
-    if fee and fee.get("quantity_field"):
-        target = seen.get(fee["quantity_field"])
-        if target is None or target[0]["type"] != "number" or target[2] is not None:
-            problem(
-                ("fee", "quantity_field"),
-                "手数料の数量には、グループ外の数値項目（type: number）を指定してください。",
-                "quantity_field must name a number field outside groups.",
-            )
+    fee = data.get("fee") or {}
+    lines = [(("fee",), fee)] if fee else []
+    lines += [(("fee", "items", index), item) for index, item in enumerate(fee.get("items", []))]
+    for line_path, line in lines:
+        if line.get("quantity_field"):
+            target = seen.get(line["quantity_field"])
+            if target is None or target[0]["type"] != "number" or target[2] is not None:
+                problem(
+                    (*line_path, "quantity_field"),
+                    "手数料の数量には、グループ外の数値項目（type: number）を指定してください。",
+                    "quantity_field must name a number field outside groups.",
+                )
+    # Fee conditions are evaluated on the submitted answers: any field outside groups.
+    last_page = len(data["pages"])
+    for kind in ("items", "reductions"):
+        ids: set[str] = set()
+        for index, rule in enumerate(fee.get(kind, [])):
+            if rule["id"] in ids:
+                problem(
+                    ("fee", kind, index, "id"),
+                    f"「{rule['id']}」が重複しています。",
+                    f"Duplicate id '{rule['id']}'.",
+                )
+            ids.add(rule["id"])
+            if "when" in rule:
+                check_condition(
+                    rule["when"],
+                    ("fee", kind, index, "when"),
+                    page_index=last_page,
+                    same_page_ok=True,
+                    group=None,
+                )
+            if kind == "reductions":
+                given = [key for key in ("exempt", "percent", "amount_off") if key in rule]
+                if len(given) != 1:
+                    problem(
+                        ("fee", kind, index),
+                        "減免には exempt、percent、amount_off のどれか一つを指定してください。",
+                        "A reduction needs exactly one of exempt, percent or amount_off.",
+                    )
 
     availability = data.get("availability") or {}
     moments = {}
@@ -371,6 +402,11 @@ def logic_problems(
             "窓口のみの手続には電子署名を求められません。",
             "An in-person-only procedure cannot require an e-signature.",
         )
+
+    from madoguchi.notifications.templating import template_problems
+
+    for path, ja, en in template_problems(data.get("notifications") or {}):
+        problem(("notifications", *path), ja, en)
     return problems
 
 
