@@ -18,6 +18,8 @@ os.environ.setdefault("TASKS_BACKEND", "immediate")
 os.environ.setdefault("MADOGUCHI_DEMO_IDENTITY", "1")
 os.environ.setdefault("MADOGUCHI_ALLOW_DEMO_IN_PRODUCTION", "1")
 os.environ.setdefault("MADOGUCHI_EXTRA_PREFECTURES", "さくら県")
+# Demo ledger signing keys generated into the temporary data directory.
+os.environ.setdefault("MADOGUCHI_LEDGER_DEMO_KEYS", "1")
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 

@@ -10,6 +10,7 @@ from .core import *  # noqa: F403
 from .database import *  # noqa: F403
 from .files import *  # noqa: F403
 from .i18n import *  # noqa: F403
+from .ledger import *  # noqa: F403
 from .logs import *  # noqa: F403
 from .madoguchi import *  # noqa: F403
 from .mail import *  # noqa: F403

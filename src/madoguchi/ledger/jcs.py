@@ -1,0 +1,134 @@
+"""JSON Canonicalization Scheme (RFC 8785): the exact bytes of a ledger leaf.
+
+Standard library only: the offline verifier (verifier.py) uses it without Django.
+Keys are sorted by their UTF-16 code units, strings are escaped as ECMAScript's
+JSON.stringify does, and numbers are written as ECMAScript writes an IEEE 754 double.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# Integers beyond 2**53 are accepted only in the form ECMAScript writes a double: any
+# other would mean different things to different verifiers.
+MAX_SAFE_INTEGER = 2**53
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+class CanonicalizationError(ValueError):
+    """A value that has no RFC 8785 form (NaN, a lone surrogate, a set, …)."""
+
+
+def canonicalize(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON-compatible value."""
+    parts: list[str] = []
+    _write(value, parts)
+    text = "".join(parts)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalizationError("lone surrogates cannot be canonicalized") from exc
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_string(value))
+    elif isinstance(value, int):
+        if abs(value) <= MAX_SAFE_INTEGER:
+            out.append(str(value))
+        elif abs(value) < 10**21 and format_number(float(value)) == str(value):
+            # A large double as a JSON reader gives it back (ECMAScript writes such
+            # doubles as integers): the same text again.
+            out.append(str(value))
+        else:
+            raise CanonicalizationError(f"integer {value} has no exact IEEE 754 form")
+    elif isinstance(value, float):
+        out.append(format_number(value))
+    elif isinstance(value, dict):
+        items = []
+        for key in value:
+            if not isinstance(key, str):
+                raise CanonicalizationError(
+                    f"object keys must be strings, not {type(key).__name__}"
+                )
+            items.append((key.encode("utf-16-be", "surrogatepass"), key))
+        items.sort()
+        out.append("{")
+        for position, (_sort_key, key) in enumerate(items):
+            if position:
+                out.append(",")
+            out.append(_string(key))
+            out.append(":")
+            _write(value[key], out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for position, item in enumerate(value):
+            if position:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    else:
+        raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
+
+
+def _string(text: str) -> str:
+    out = ['"']
+    for char in text:
+        escaped = _ESCAPES.get(char)
+        if escaped is not None:
+            out.append(escaped)
+        elif char < " ":
+            out.append(f"\\u{ord(char):04x}")
+        elif "\ud800" <= char <= "\udfff":
+            raise CanonicalizationError("lone surrogates cannot be canonicalized")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def format_number(number: float) -> str:
+    """ECMAScript's Number.prototype.toString for a finite double (RFC 8785 §3.2.2.3)."""
+    if math.isnan(number) or math.isinf(number):
+        raise CanonicalizationError("NaN and Infinity have no JSON form")
+    if number == 0:
+        return "0"  # -0 as well
+    if number < 0:
+        return "-" + format_number(-number)
+    # repr() gives the shortest digits that read back as the same double, as ECMAScript
+    # requires; only the placement of the decimal point and the exponent differ.
+    mantissa, _, exponent_text = repr(number).partition("e")
+    integer_part, _, fraction = mantissa.partition(".")
+    digits = integer_part + fraction
+    point = len(integer_part) + (int(exponent_text) if exponent_text else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    k, n = len(digits), point
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + digits
+    exponent = n - 1
+    sign = "+" if exponent > 0 else "-"
+    head = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{head}e{sign}{abs(exponent)}"

@@ -1,0 +1,76 @@
+"""The bytes of a ledger leaf: RFC 8785 canonical JSON of one event (decision 0010).
+
+No personal data: people appear as keyed pseudonyms, content as SHA-256 hashes. No
+Django here, so that the platform's consistency check and the tests build exactly the
+bytes the sequencer built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from .jcs import canonicalize
+
+LEAF_VERSION = 1
+# tlog-tiles entry bundles prefix each entry with a 16-bit length.
+MAX_LEAF_BYTES = 65_535
+# Subjects that are people: their identifiers are pseudonymised like actors'.
+PERSON_SUBJECTS = frozenset({"person", "user", "resident", "staff"})
+
+
+def format_time(value: dt.datetime) -> str:
+    """UTC with microseconds, always the same length: 2026-11-24T01:02:03.000004Z."""
+    if value.tzinfo is None:
+        raise ValueError("ledger times are timezone-aware")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def leaf_document(
+    *,
+    origin: str,
+    index: int,
+    event_id: int,
+    occurred_at: dt.datetime,
+    event_type: str,
+    body_code: str | None,
+    actor_kind: str,
+    actor_id: str,
+    subject_type: str,
+    subject_id: str,
+    content_sha256: str,
+    details: dict[str, Any],
+    pseudonymise: Callable[[str, str], str],
+) -> dict[str, Any]:
+    subject = (
+        {"type": subject_type, "ref": pseudonymise("person", subject_id)}
+        if subject_type in PERSON_SUBJECTS
+        else {"type": subject_type, "id": subject_id}
+    )
+    return {
+        "v": LEAF_VERSION,
+        "origin": origin,
+        "index": index,
+        "event": event_id,
+        "time": format_time(occurred_at),
+        "type": event_type,
+        "body": body_code,
+        "actor": {"kind": actor_kind, "ref": pseudonymise(actor_kind, actor_id)},
+        "subject": subject,
+        "content_sha256": content_sha256,
+        "details": details,
+    }
+
+
+def leaf_bytes(**fields: Any) -> bytes:
+    document = leaf_document(**fields)
+    data = canonicalize(document)
+    if len(data) > MAX_LEAF_BYTES:
+        # Writers keep details small; should one not, the leaf keeps their hash so that
+        # it still fits a tile's entry bundle and still commits to them.
+        details = canonicalize(document["details"])
+        document["details"] = {"oversize_sha256": hashlib.sha256(details).hexdigest()}
+        data = canonicalize(document)
+    return data
