@@ -72,6 +72,7 @@ UNITS = [
     ("992011", "somu", "総務部", "General Affairs Department", "department", None),
     ("992011", "somuka", "総務課", "General Affairs Division", "division", "somu"),
     ("992011", "dx", "DX推進課", "Digital Transformation Division", "division", "somu"),
+    ("992011", "zaisei", "財政課", "Finance Division", "division", "somu"),
     ("993417", "chominka", "町民課", "Residents Division", "division", None),
 ]
 
@@ -204,4 +205,102 @@ STAFF = [
         ["case_worker", "approver"],
         "みなと町 町民課 担当職員",
     ),
+    # Approvers of the sample routes (sample/routes/): 課長, 課長補佐 and 部長.
+    (
+        "shimin.hosa@aoba.example.jp",
+        "井上 真理",
+        "992011",
+        "shiminka",
+        "deputy_director",
+        ["approver"],
+        "あおば市 市民課長補佐（市民課長の代決者）",
+    ),
+    (
+        "shimin.bucho@aoba.example.jp",
+        "木村 浩",
+        "992011",
+        "shimin-seikatsu",
+        "director_general",
+        ["approver"],
+        "あおば市 市民生活部長（決裁者）",
+    ),
+    (
+        "kodomo.kacho@aoba.example.jp",
+        "林 恵",
+        "992011",
+        "kodomo-katei",
+        "director",
+        ["approver"],
+        "あおば市 こども家庭課長（決裁者）",
+    ),
+    (
+        "kankyo.kacho@aoba.example.jp",
+        "清水 修",
+        "992011",
+        "seikatsu-kankyo",
+        "director",
+        ["approver"],
+        "あおば市 生活環境課長（決裁者）",
+    ),
+    (
+        "somu.kacho@aoba.example.jp",
+        "山口 徹",
+        "992011",
+        "somuka",
+        "director",
+        ["approver"],
+        "あおば市 総務課長（合議先）",
+    ),
+    (
+        "zaisei.kacho@aoba.example.jp",
+        "森 和子",
+        "992011",
+        "zaisei",
+        "director",
+        ["approver"],
+        "あおば市 財政課長（合議先）",
+    ),
+    (
+        "fukushi.kacho@sakura.example.jp",
+        "池田 隆",
+        "990001",
+        "shogai-fukushi",
+        "director",
+        ["approver"],
+        "さくら県 障害福祉課長（決裁者）",
+    ),
+    (
+        "koko.kacho@sakura.example.jp",
+        "橋本 彩",
+        "990001",
+        "koko-kyoiku",
+        "director",
+        ["approver"],
+        "さくら県 高校教育課長（決裁者）",
+    ),
+    (
+        "chomin.kacho@minato.example.jp",
+        "石川 学",
+        "993417",
+        "chominka",
+        "director",
+        ["approver"],
+        "みなと町 町民課長（決裁者）",
+    ),
 ]
+
+# 文書記号 of units that number their approved documents (文書番号: 「青市民第12号」).
+DOCUMENT_SYMBOLS = {
+    ("992011", "shiminka"): "青市民",
+    ("992011", "kodomo-katei"): "青こ家",
+    ("992011", "seikatsu-kankyo"): "青生環",
+    ("992011", "somuka"): "青総",
+    ("992011", "zaisei"): "青財",
+    ("992011", "dx"): "青DX",
+    ("990001", "shogai-fukushi"): "さ障福",
+    ("990001", "koko-kyoiku"): "さ高教",
+    ("993417", "chominka"): "み町民",
+}
+
+# 代決: (principal, deputy, days from loading) — the 市民課長 is away for two weeks.
+DELEGATIONS = [("shimin.kacho@aoba.example.jp", "shimin.hosa@aoba.example.jp", 14)]

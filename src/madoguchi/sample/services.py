@@ -6,16 +6,19 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from madoguchi.approvals import sample as approvals_sample
 from madoguchi.catalogue.selectors import procedure_by_identifier
 from madoguchi.catalogue.services import load_catalogue
 from madoguchi.identity import levels
 from madoguchi.identity.models import User
 from madoguchi.identity.services import update_profile
-from madoguchi.organisation.models import Body, StaffMembership, Unit
+from madoguchi.organisation import services as organisation
+from madoguchi.organisation.models import Body, Unit
 
 from . import data
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+ROUTES_DIR = Path(__file__).parent / "routes"
 
 
 def is_loaded() -> bool:
@@ -49,6 +52,7 @@ def load_sample(*, with_applications: bool = True) -> None:
             body=bodies[body_code], code=code
         )
         unit.name, unit.name_en, unit.kind = name, name_en, kind
+        unit.document_symbol = data.DOCUMENT_SYMBOLS.get((body_code, code), "")
         unit.parent = units[(body_code, parent)] if parent else None
         unit.save()
         units[(body_code, code)] = unit
@@ -60,12 +64,13 @@ def load_sample(*, with_applications: bool = True) -> None:
             update_profile(user=user, values=values, source="sample")
     for email, name, body_code, unit_code, position, roles, _note in data.STAFF:
         user = _user(email, name)
-        StaffMembership.objects.update_or_create(
-            user=user,
-            unit=units[(body_code, unit_code)],
-            defaults={"position": position, "roles": roles},
-        )
+        unit = units[(body_code, unit_code)]
+        organisation.add_membership(actor=None, user=user, unit=unit, position=position)
+        organisation.set_roles(actor=None, user=user, unit=unit, roles=roles)
     load_catalogue(CATALOGUE_DIR)
+    approvals_sample.load_sample(
+        routes=ROUTES_DIR, delegations=data.DELEGATIONS, with_documents=with_applications
+    )
     if with_applications:
         _sample_applications()
 

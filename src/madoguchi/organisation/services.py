@@ -1,0 +1,692 @@
+"""Changes to the organisation: units, memberships, positions, role grants, delegations.
+
+Every change writes its ledger event in the same transaction (issue 6 asks that every
+grant and revocation be ledgered). `actor=None` means the system (the CLI, the sample);
+otherwise the actor must be an administrator of the body, except that an approver may
+name their own deputy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from madoguchi.ledger.services import record_event
+
+from . import roles as role_specs
+from . import selectors
+from .models import Body, Delegation, Position, RoleGrant, StaffMembership, Unit
+
+MAX_DELEGATION_DAYS = 366
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_POSITION_CODE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+
+class OrganisationError(Exception):
+    """A refusal with a message for staff (Japanese) and for the API and CLI (English)."""
+
+    code = "refused"
+    status = 409
+
+    def __init__(self, ja: str, en: str) -> None:
+        super().__init__(ja)
+        self.ja = ja
+        self.en = en
+
+
+class NotPermitted(OrganisationError):
+    code = "forbidden"
+    status = 403
+
+
+class InvalidValue(OrganisationError):
+    code = "invalid"
+    status = 422
+
+    def __init__(self, ja: str, en: str, *, field: str = "") -> None:
+        super().__init__(ja, en)
+        self.field = field
+
+
+def _actor_kind(actor) -> str:
+    return "system" if actor is None else "staff"
+
+
+def _event(
+    event_type: str, *, actor, subject_type: str, subject_id, body_id: int, details: dict
+) -> None:
+    record_event(
+        event_type=f"organisation.{event_type}",
+        actor_kind=_actor_kind(actor),
+        actor_id=None if actor is None else actor.pk,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        body_id=body_id,
+        details=details,
+    )
+
+
+def check_administrator(actor, body: Body) -> None:
+    """Refuses unless `actor` administers `body` (None, the system, always may)."""
+    if actor is None:
+        return
+    if not any(
+        grant.unit.body_id == body.pk
+        for grant in selectors.active_grants(user=actor, role=role_specs.Role.ADMINISTRATOR)
+    ):
+        raise NotPermitted(
+            "この団体の組織を管理する権限（システム管理者）がありません。",
+            "You are not an administrator of this body.",
+        )
+
+
+def _text(value: str, *, field: str, label: str, max_length: int, required: bool = True) -> str:
+    cleaned = (value or "").strip()
+    if required and not cleaned:
+        raise InvalidValue(f"{label}を入力してください。", f"Enter the {field}.", field=field)
+    if len(cleaned) > max_length:
+        raise InvalidValue(
+            f"{label}は{max_length}文字以内で入力してください。",
+            f"The {field} must be at most {max_length} characters.",
+            field=field,
+        )
+    if any(ord(ch) < 32 for ch in cleaned):
+        raise InvalidValue(
+            f"{label}に使用できない制御文字が含まれています。",
+            f"The {field} contains control characters.",
+            field=field,
+        )
+    return cleaned
+
+
+# --- units ------------------------------------------------------------------------------
+
+UNIT_KINDS = {kind.value for kind in Unit.Kind}
+
+
+def _check_parent(body: Body, parent: Unit | None, unit: Unit | None = None) -> None:
+    if parent is None:
+        return
+    if parent.body_id != body.pk:
+        raise InvalidValue(
+            "上位組織は同じ団体の組織を選んでください。",
+            "The parent unit must belong to the same body.",
+            field="parent",
+        )
+    if unit is not None and unit.pk and selectors.unit_covers(unit, parent):
+        raise InvalidValue(
+            "組織を自分自身やその下位の組織の下に移すことはできません。",
+            "A unit cannot be moved below itself.",
+            field="parent",
+        )
+
+
+@transaction.atomic
+def create_unit(
+    *,
+    actor,
+    body: Body,
+    code: str,
+    name: str,
+    kind: str,
+    parent: Unit | None = None,
+    name_en: str = "",
+    document_symbol: str = "",
+    email: str = "",
+    phone: str = "",
+) -> Unit:
+    check_administrator(actor, body)
+    code = (code or "").strip()
+    if not _CODE.match(code):
+        raise InvalidValue(
+            "組織コードは英小文字・数字・ハイフン・アンダースコアで50文字以内にしてください。",
+            "The unit code must be lower-case letters, digits, '-' or '_' (at most 50).",
+            field="code",
+        )
+    if kind not in UNIT_KINDS:
+        raise InvalidValue(
+            "種別は 部・課・係 のいずれかを選んでください。",
+            "The kind must be department, division or section.",
+            field="kind",
+        )
+    if Unit.objects.filter(body=body, code=code).exists():
+        raise InvalidValue(
+            f"組織コード「{code}」は既に使われています。",
+            f"The unit code '{code}' is already used.",
+            field="code",
+        )
+    _check_parent(body, parent)
+    unit = Unit(
+        body=body,
+        code=code,
+        kind=kind,
+        parent=parent,
+        name=_text(name, field="name", label="名称", max_length=100),
+        name_en=_text(name_en, field="name_en", label="英語名称", max_length=200, required=False),
+        document_symbol=_text(
+            document_symbol,
+            field="document_symbol",
+            label="文書記号",
+            max_length=20,
+            required=False,
+        ),
+        email=(email or "").strip(),
+        phone=(phone or "").strip()[:30],
+    )
+    unit.save()
+    _event(
+        "unit_created",
+        actor=actor,
+        subject_type="unit",
+        subject_id=unit.pk,
+        body_id=body.pk,
+        details={"code": code, "kind": kind, "parent": parent.code if parent else None},
+    )
+    return unit
+
+
+@transaction.atomic
+def update_unit(*, actor, unit: Unit, **changes) -> Unit:
+    """Changes the unit's name, texts or parent. Moving a unit moves its whole subtree."""
+    unit = Unit.objects.select_for_update().select_related("body").get(pk=unit.pk)
+    check_administrator(actor, unit.body)
+    allowed = {"name", "name_en", "document_symbol", "email", "phone", "kind", "parent"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise TypeError(f"unknown unit fields: {sorted(unknown)}")
+    changed: list[str] = []
+    old_path = unit.path
+    for field_name, value in changes.items():
+        if field_name == "parent":
+            _check_parent(unit.body, value, unit)
+            if (value.pk if value else None) != unit.parent_id:
+                unit.parent = value
+                changed.append("parent")
+            continue
+        if field_name == "kind":
+            if value not in UNIT_KINDS:
+                raise InvalidValue(
+                    "種別は 部・課・係 のいずれかを選んでください。",
+                    "The kind must be department, division or section.",
+                    field="kind",
+                )
+        elif field_name == "name":
+            value = _text(value, field="name", label="名称", max_length=100)
+        elif field_name == "name_en":
+            value = _text(value, field="name_en", label="英語名称", max_length=200, required=False)
+        elif field_name == "document_symbol":
+            value = _text(
+                value, field="document_symbol", label="文書記号", max_length=20, required=False
+            )
+        else:
+            value = (value or "").strip()
+        if getattr(unit, field_name) != value:
+            setattr(unit, field_name, value)
+            changed.append(field_name)
+    if not changed:
+        return unit
+    unit.save()
+    if unit.path != old_path:
+        # The subtree's materialised paths follow the move in one statement.
+        Unit.objects.filter(body=unit.body, path__startswith=old_path).exclude(pk=unit.pk).update(
+            path=Concat(Value(unit.path), Substr(F("path"), len(old_path) + 1))
+        )
+    _event(
+        "unit_updated",
+        actor=actor,
+        subject_type="unit",
+        subject_id=unit.pk,
+        body_id=unit.body_id,
+        details={
+            "code": unit.code,
+            "changed": sorted(changed),
+            "parent": unit.parent.code if unit.parent_id else None,
+        },
+    )
+    return unit
+
+
+@transaction.atomic
+def set_unit_active(*, actor, unit: Unit, active: bool) -> Unit:
+    unit = Unit.objects.select_for_update().select_related("body").get(pk=unit.pk)
+    check_administrator(actor, unit.body)
+    if unit.is_active == active:
+        return unit
+    if not active:
+        if unit.children.filter(is_active=True).exists():
+            raise OrganisationError(
+                "使用中の下位組織があるため廃止できません。先に下位組織を廃止してください。",
+                "The unit has active units below it; retire them first.",
+            )
+        if unit.memberships.exists():
+            raise OrganisationError(
+                "所属している職員がいるため廃止できません。先に所属を解除してください。",
+                "Staff still belong to the unit; remove their memberships first.",
+            )
+    elif unit.parent_id and not unit.parent.is_active:
+        raise OrganisationError(
+            "上位組織が廃止されているため再開できません。", "The parent unit is retired."
+        )
+    unit.is_active = active
+    unit.save(update_fields=["is_active"])
+    _event(
+        "unit_reactivated" if active else "unit_retired",
+        actor=actor,
+        subject_type="unit",
+        subject_id=unit.pk,
+        body_id=unit.body_id,
+        details={"code": unit.code},
+    )
+    return unit
+
+
+# --- staff accounts and memberships -------------------------------------------------------
+
+
+def ensure_staff_user(*, email: str, name: str = ""):
+    """The account of a staff member, created without a password when it is new (staff
+    set one through the password reset, or sign in through the body's identity provider)."""
+    User = get_user_model()
+    address = (email or "").strip().lower()
+    user = User.objects.filter(email__iexact=address).first()
+    if user is None:
+        user = User.objects.create_user(email=address, password=None, display_name=name.strip())
+    elif name.strip() and user.display_name != name.strip():
+        user.display_name = name.strip()
+        user.save(update_fields=["display_name"])
+    return user
+
+
+def _position(value: Position | str) -> Position:
+    if isinstance(value, Position):
+        return value
+    found = selectors.position_by_code(value) or selectors.position_by_text(value)
+    if found is None:
+        raise InvalidValue(
+            f"職「{value}」は登録されていません。",
+            f"The position '{value}' does not exist.",
+            field="position",
+        )
+    return found
+
+
+@transaction.atomic
+def add_membership(
+    *, actor, user, unit: Unit, position: Position | str, is_primary: bool | None = None
+) -> StaffMembership:
+    """Places a person in a unit with a position; an existing membership gets the position."""
+    check_administrator(actor, unit.body)
+    if not unit.is_active:
+        raise OrganisationError("廃止された組織には所属できません。", "The unit is retired.")
+    position = _position(position)
+    membership = StaffMembership.objects.filter(user=user, unit=unit).first()
+    if membership is not None:
+        if membership.position_id != position.code:
+            return change_position(actor=actor, membership=membership, position=position)
+        return membership
+    if is_primary is None:
+        is_primary = not StaffMembership.objects.filter(user=user, is_primary=True).exists()
+    if is_primary:
+        StaffMembership.objects.filter(user=user, is_primary=True).update(is_primary=False)
+    membership = StaffMembership.objects.create(
+        user=user, unit=unit, position=position, is_primary=is_primary
+    )
+    _event(
+        "membership_added",
+        actor=actor,
+        subject_type="staff_membership",
+        subject_id=membership.pk,
+        body_id=unit.body_id,
+        details={
+            "user": user.pk,
+            "unit": unit.code,
+            "position": position.code,
+            "primary": is_primary,
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def change_position(*, actor, membership: StaffMembership, position: Position | str):
+    membership = (
+        StaffMembership.objects.select_for_update().select_related("unit").get(pk=membership.pk)
+    )
+    check_administrator(actor, membership.unit.body)
+    position = _position(position)
+    if membership.position_id == position.code:
+        return membership
+    previous = membership.position_id
+    membership.position = position
+    membership.save(update_fields=["position"])
+    _event(
+        "position_changed",
+        actor=actor,
+        subject_type="staff_membership",
+        subject_id=membership.pk,
+        body_id=membership.unit.body_id,
+        details={
+            "user": membership.user_id,
+            "unit": membership.unit.code,
+            "from": previous,
+            "to": position.code,
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_membership(*, actor, membership: StaffMembership) -> None:
+    """Ends a membership and revokes the roles held in that unit (each revocation ledgered)."""
+    membership = (
+        StaffMembership.objects.select_for_update().select_related("unit").get(pk=membership.pk)
+    )
+    check_administrator(actor, membership.unit.body)
+    for grant in selectors.active_grants(user=membership.user, unit=membership.unit):
+        revoke_role(actor=actor, grant=grant)
+    _event(
+        "membership_removed",
+        actor=actor,
+        subject_type="staff_membership",
+        subject_id=membership.pk,
+        body_id=membership.unit.body_id,
+        details={
+            "user": membership.user_id,
+            "unit": membership.unit.code,
+            "position": membership.position_id,
+        },
+    )
+    user_id, was_primary = membership.user_id, membership.is_primary
+    membership.delete()
+    if was_primary:
+        other = StaffMembership.objects.filter(user_id=user_id).order_by("pk").first()
+        if other is not None:
+            other.is_primary = True
+            other.save(update_fields=["is_primary"])
+
+
+# --- roles ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def grant_role(*, actor, user, unit: Unit, role: str) -> RoleGrant:
+    """Grants `role` in `unit` to a member of that unit. Granting what is held does nothing."""
+    check_administrator(actor, unit.body)
+    try:
+        role_specs.spec(role)
+    except LookupError:
+        raise InvalidValue(
+            f"役割「{role}」はありません。", f"There is no role '{role}'.", field="role"
+        ) from None
+    if not StaffMembership.objects.filter(user=user, unit=unit).exists():
+        raise OrganisationError(
+            "役割はその組織に所属している職員にだけ付与できます。",
+            "Roles are granted only to members of the unit.",
+        )
+    existing = RoleGrant.objects.filter(
+        user=user, unit=unit, role=role, revoked_at__isnull=True
+    ).first()
+    if existing is not None:
+        return existing
+    grant = RoleGrant.objects.create(user=user, unit=unit, role=role, granted_by=actor)
+    _event(
+        "role_granted",
+        actor=actor,
+        subject_type="role_grant",
+        subject_id=grant.pk,
+        body_id=unit.body_id,
+        details={"user": user.pk, "unit": unit.code, "role": role},
+    )
+    return grant
+
+
+@transaction.atomic
+def revoke_role(*, actor, grant: RoleGrant) -> RoleGrant:
+    grant = RoleGrant.objects.select_for_update().select_related("unit").get(pk=grant.pk)
+    check_administrator(actor, grant.unit.body)
+    if grant.revoked_at is not None:
+        return grant
+    if (
+        actor is not None
+        and grant.role == role_specs.Role.ADMINISTRATOR
+        and grant.user_id == actor.pk
+        and selectors.active_grants(role=role_specs.Role.ADMINISTRATOR)
+        .filter(unit__body_id=grant.unit.body_id)
+        .count()
+        == 1
+    ):
+        raise OrganisationError(
+            "最後のシステム管理者の役割は外せません。先に別の職員を管理者にしてください。",
+            "You are the body's last administrator; make someone else administrator first.",
+        )
+    grant.revoked_at = timezone.now()
+    grant.revoked_by = actor
+    grant.save(update_fields=["revoked_at", "revoked_by"])
+    _event(
+        "role_revoked",
+        actor=actor,
+        subject_type="role_grant",
+        subject_id=grant.pk,
+        body_id=grant.unit.body_id,
+        details={"user": grant.user_id, "unit": grant.unit.code, "role": grant.role},
+    )
+    return grant
+
+
+@transaction.atomic
+def set_roles(*, actor, user, unit: Unit, roles: set[str] | list[str]) -> list[str]:
+    """Makes the roles held in `unit` exactly `roles`, granting and revoking the difference."""
+    wanted = set(roles)
+    current = {grant.role: grant for grant in selectors.active_grants(user=user, unit=unit)}
+    for role in sorted(wanted - set(current)):
+        grant_role(actor=actor, user=user, unit=unit, role=role)
+    for role in sorted(set(current) - wanted):
+        revoke_role(actor=actor, grant=current[role])
+    return sorted(wanted)
+
+
+# --- positions --------------------------------------------------------------------------
+
+
+def _rank(rank) -> int:
+    if isinstance(rank, str) and rank.strip().isdigit():
+        rank = int(rank.strip())
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= 999:
+        raise InvalidValue(
+            "順位は1から999までの整数で入力してください。",
+            "The rank must be a whole number from 1 to 999.",
+            field="rank",
+        )
+    return rank
+
+
+@transaction.atomic
+def create_position(
+    *, actor, body: Body | None, code: str, name: str, rank: int, name_en: str = ""
+) -> Position:
+    """Adds a position. Positions are shared by the bodies of the deployment."""
+    if body is not None:
+        check_administrator(actor, body)
+    elif actor is not None:
+        raise NotPermitted("職を追加する権限がありません。", "You may not add positions.")
+    code = (code or "").strip()
+    if not _POSITION_CODE.match(code):
+        raise InvalidValue(
+            "職コードは英小文字で始まる英小文字・数字・アンダースコア（30文字以内）にしてください。",
+            "The code must be lower-case letters, digits or '_', starting with a letter.",
+            field="code",
+        )
+    if Position.objects.filter(code=code).exists():
+        raise InvalidValue(
+            f"職コード「{code}」は既に使われています。",
+            f"The position code '{code}' is already used.",
+            field="code",
+        )
+    name = _text(name, field="name", label="名称", max_length=50)
+    if Position.objects.filter(name=name).exists():
+        raise InvalidValue(
+            f"職「{name}」は既にあります。", f"The position '{name}' exists.", field="name"
+        )
+    position = Position.objects.create(
+        code=code,
+        name=name,
+        name_en=_text(name_en, field="name_en", label="英語名称", max_length=100, required=False),
+        rank=_rank(rank),
+    )
+    _event(
+        "position_created",
+        actor=actor,
+        subject_type="position",
+        subject_id=position.pk,
+        body_id=body.pk if body else None,
+        details={"code": code, "rank": position.rank},
+    )
+    return position
+
+
+@transaction.atomic
+def update_position(
+    *, actor, body: Body | None, position: Position, name: str, rank: int, name_en: str = ""
+) -> Position:
+    if body is not None:
+        check_administrator(actor, body)
+    elif actor is not None:
+        raise NotPermitted("職を変更する権限がありません。", "You may not change positions.")
+    position = Position.objects.select_for_update().get(pk=position.pk)
+    name = _text(name, field="name", label="名称", max_length=50)
+    if Position.objects.filter(name=name).exclude(pk=position.pk).exists():
+        raise InvalidValue(
+            f"職「{name}」は既にあります。", f"The position '{name}' exists.", field="name"
+        )
+    position.name = name
+    position.name_en = _text(
+        name_en, field="name_en", label="英語名称", max_length=100, required=False
+    )
+    old_rank, position.rank = position.rank, _rank(rank)
+    position.save()
+    _event(
+        "position_updated",
+        actor=actor,
+        subject_type="position",
+        subject_id=position.pk,
+        body_id=body.pk if body else None,
+        details={"code": position.code, "rank": position.rank, "old_rank": old_rank},
+    )
+    return position
+
+
+# --- delegation (代決) -------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_delegation(
+    *,
+    actor,
+    principal,
+    deputy,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    body: Body,
+    unit: Unit | None = None,
+) -> Delegation:
+    """Names `deputy` to act for `principal` from `starts_at` until `ends_at` (代決).
+    The principal may name their own deputy; an administrator may name anyone's."""
+    if actor is not None and actor.pk != principal.pk:
+        check_administrator(actor, body)
+    if principal.pk == deputy.pk:
+        raise InvalidValue(
+            "自分自身を代決者にはできません。",
+            "You cannot be your own deputy.",
+            field="deputy",
+        )
+    principal_units = list(
+        StaffMembership.objects.filter(user=principal, unit__body=body).values_list(
+            "unit_id", flat=True
+        )
+    )
+    if not principal_units:
+        raise OrganisationError(
+            "この団体に所属している職員だけが代決者を指定できます。",
+            "Only staff of this body can name a deputy.",
+        )
+    if not StaffMembership.objects.filter(user=deputy, unit__body=body).exists():
+        raise InvalidValue(
+            "代決者には同じ団体の職員を指定してください。",
+            "The deputy must be staff of the same body.",
+            field="deputy",
+        )
+    if unit is not None and unit.pk not in principal_units:
+        raise InvalidValue(
+            "代決の範囲には、指定する方が所属する組織を選んでください。",
+            "The unit must be one the principal belongs to.",
+            field="unit",
+        )
+    if starts_at is None or ends_at is None or ends_at <= starts_at:
+        raise InvalidValue(
+            "終了日時は開始日時より後にしてください。",
+            "The end must be after the start.",
+            field="ends_at",
+        )
+    if ends_at <= timezone.now():
+        raise InvalidValue(
+            "終了日時が過ぎています。これからの期間を指定してください。",
+            "The period has already ended.",
+            field="ends_at",
+        )
+    if ends_at - starts_at > dt.timedelta(days=MAX_DELEGATION_DAYS):
+        raise InvalidValue(
+            f"代決の期間は{MAX_DELEGATION_DAYS}日以内にしてください。",
+            f"A delegation lasts at most {MAX_DELEGATION_DAYS} days.",
+            field="ends_at",
+        )
+    delegation = Delegation.objects.create(
+        body=body,
+        principal=principal,
+        deputy=deputy,
+        unit=unit,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=actor,
+    )
+    _event(
+        "delegation_created",
+        actor=actor,
+        subject_type="delegation",
+        subject_id=delegation.pk,
+        body_id=body.pk,
+        details={
+            "principal": principal.pk,
+            "deputy": deputy.pk,
+            "unit": unit.code if unit else None,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+        },
+    )
+    return delegation
+
+
+@transaction.atomic
+def cancel_delegation(*, actor, delegation: Delegation) -> Delegation:
+    delegation = Delegation.objects.select_for_update().select_related("body").get(pk=delegation.pk)
+    if actor is not None and actor.pk != delegation.principal_id:
+        check_administrator(actor, delegation.body)
+    if delegation.cancelled_at is not None:
+        return delegation
+    delegation.cancelled_at = timezone.now()
+    delegation.cancelled_by = actor
+    delegation.save(update_fields=["cancelled_at", "cancelled_by"])
+    _event(
+        "delegation_cancelled",
+        actor=actor,
+        subject_type="delegation",
+        subject_id=delegation.pk,
+        body_id=delegation.body_id,
+        details={"principal": delegation.principal_id, "deputy": delegation.deputy_id},
+    )
+    return delegation
