@@ -76,4 +76,6 @@ def _documents() -> None:
             amount=amount,
             route=routes[route],
         )
-        services.submit_document(document=document, actor=drafter, expected_version=document.version)
+        services.submit_document(
+            document=document, actor=drafter, expected_version=document.version
+        )

@@ -279,7 +279,9 @@ def _resolve_unit(
 def _someone_holds(spec: Mapping[str, Any], drafter_unit: Unit) -> bool:
     return any(
         unit.is_active
-        and organisation.holders(unit, position=spec.get("position"), role=spec.get("role")).exists()
+        and organisation.holders(
+            unit, position=spec.get("position"), role=spec.get("role")
+        ).exists()
         for unit in organisation.ancestors(drafter_unit)
     )
 
