@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("madoguchi.counter.urls")),
     path("account/", include("allauth.urls")),
     path("account/", include("madoguchi.identity.urls")),
+    path("account/access-log/", include("madoguchi.ledger.account_urls")),
+    path("ledger/", include("madoguchi.ledger.urls")),
     path("staff/", include("madoguchi.backoffice.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

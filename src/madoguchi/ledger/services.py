@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from . import sequencer
 from .models import Event
@@ -118,3 +119,173 @@ def require_checkpoint(event: Event) -> None:
     """Call in the transaction of a change whose receipt must wait for the checkpoint
     that includes its event (a procedure's synchronous ledger mode)."""
     transaction.on_commit(lambda: await_checkpoint(event))
+
+
+# --- access logs --------------------------------------------------------------------------
+
+
+class AccessLogError(Exception):
+    """A refused access log (and so a refused access): Japanese for staff, English for
+    the API, like the counter's errors."""
+
+    code = "access_refused"
+    status = 400
+
+    def __init__(self, ja: str, en: str, code: str | None = None) -> None:
+        super().__init__(ja)
+        self.ja = ja
+        self.en = en
+        if code:
+            self.code = code
+
+
+# Object types that name a person: their ids stay out of the published details.
+_PERSON_OBJECTS = frozenset({"user", "person", "profile", "resident"})
+
+
+def _access_details(*, what: str, object_type: str, object_id: str, purpose: str, unit) -> dict:
+    details = {"what": what, "object_type": object_type, "purpose": purpose, "unit": unit.code}
+    if object_type not in _PERSON_OBJECTS:
+        details["object_id"] = object_id
+    return details
+
+
+def _check_access(what: str, purpose: str) -> None:
+    from .models import AccessPurpose, AccessWhat
+
+    if what not in AccessWhat.values:
+        raise AccessLogError(
+            f"不明なアクセスの種類です: {what}", f"Unknown kind of access: {what}", "invalid_what"
+        )
+    if purpose and purpose not in AccessPurpose.values:
+        raise AccessLogError(
+            "利用目的を一覧から選んでください。",
+            "Choose the purpose from the list.",
+            "invalid_purpose",
+        )
+    if what == AccessWhat.MY_NUMBER and not purpose:
+        raise AccessLogError(
+            "マイナンバーを表示するには利用目的を選んでください。",
+            "Viewing a My Number requires a purpose.",
+            "purpose_required",
+        )
+
+
+def _staff_context(actor, unit) -> tuple[str, list[str]]:
+    from madoguchi.organisation.selectors import active_grants, position_in
+
+    position = position_in(actor, unit)
+    roles = sorted(active_grants(user=actor, unit=unit).values_list("role", flat=True))
+    return (position.code if position else ""), roles
+
+
+@transaction.atomic
+def log_access(
+    *,
+    actor,
+    unit,
+    subject_user,
+    what: str,
+    object_type: str,
+    object_id: str | int,
+    purpose: str = "",
+):
+    """Records that staff opened, downloaded or exported a person's data, and ledgers it.
+
+    Call it in the view before the data is shown (an AccessLogError means: do not show
+    it). `what` is one of AccessWhat, `purpose` one of AccessPurpose; My Number needs one.
+    The person sees the record on their account page; nobody can remove it.
+    """
+    from .models import AccessLog
+
+    _check_access(what, purpose)
+    position, roles = _staff_context(actor, unit)
+    now = timezone.now()
+    event = record_event(
+        event_type="access.logged",
+        actor_kind="staff",
+        actor_id=actor.pk,
+        subject_type="person",
+        subject_id=subject_user.pk,
+        body_id=unit.body_id,
+        details=_access_details(
+            what=what, object_type=object_type, object_id=str(object_id), purpose=purpose, unit=unit
+        ),
+    )
+    return AccessLog.objects.create(
+        actor=actor,
+        unit=unit,
+        subject_user=subject_user,
+        what=what,
+        object_type=object_type,
+        object_id=str(object_id),
+        purpose=purpose,
+        position=position,
+        roles=roles,
+        at=now,
+        event=event,
+    )
+
+
+@transaction.atomic
+def log_accesses(
+    *,
+    actor,
+    unit,
+    what: str,
+    items: list[tuple[Any, str, str | int]],
+    purpose: str = "",
+) -> int:
+    """log_access for many people at once (an export): items are (subject user or user
+    id, object type, object id). One record per person, written in bulk."""
+    from .models import AccessLog
+
+    _check_access(what, purpose)
+    if not items:
+        return 0
+    position, roles = _staff_context(actor, unit)
+    now = timezone.now()
+    if settings.MADOGUCHI_LEDGER_SEQUENCE_AFTER_COMMIT and not sequencer.is_sequencing():
+        _sequence_after_commit()
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                occurred_at=now,
+                event_type="access.logged",
+                actor_kind="staff",
+                actor_id=str(actor.pk),
+                subject_type="person",
+                subject_id=str(getattr(subject, "pk", subject)),
+                body_id=unit.body_id,
+                details=_access_details(
+                    what=what,
+                    object_type=object_type,
+                    object_id=str(object_id),
+                    purpose=purpose,
+                    unit=unit,
+                ),
+            )
+            for subject, object_type, object_id in items
+        ],
+        batch_size=1000,
+    )
+    AccessLog.objects.bulk_create(
+        [
+            AccessLog(
+                actor=actor,
+                unit=unit,
+                subject_user_id=getattr(subject, "pk", subject),
+                what=what,
+                object_type=object_type,
+                object_id=str(object_id),
+                purpose=purpose,
+                position=position,
+                roles=roles,
+                at=now,
+                event=event,
+            )
+            for event, (subject, object_type, object_id) in zip(events, items, strict=True)
+        ],
+        batch_size=1000,
+    )
+    return len(items)
