@@ -403,6 +403,24 @@ def logic_problems(
             "An in-person-only procedure cannot require an e-signature.",
         )
 
+    # The answers an issued document prints, and the dates that end its validity.
+    deliverable = data.get("deliverable") or {}
+    for index, field_id in enumerate(deliverable.get("fields", [])):
+        if field_id not in seen:
+            problem(
+                ("deliverable", "fields", index),
+                f"交付文書に載せる項目「{field_id}」がありません。",
+                f"The deliverable lists unknown field '{field_id}'.",
+            )
+    for index, rule in enumerate((deliverable.get("validity") or {}).get("until", [])):
+        found = seen.get(rule["field"])
+        if found is None or found[0]["type"] != "date":
+            problem(
+                ("deliverable", "validity", "until", index, "field"),
+                f"有効期限の基準「{rule['field']}」は日付の項目ではありません。",
+                f"Validity 'until' must name a date field, not '{rule['field']}'.",
+            )
+
     from madoguchi.notifications.templating import template_problems
 
     for path, ja, en in template_problems(data.get("notifications") or {}):

@@ -8,6 +8,7 @@ only with DEBUG on; with DEBUG off every secret must be configured.
 from .accounts import *  # noqa: F403
 from .core import *  # noqa: F403
 from .database import *  # noqa: F403
+from .documents import *  # noqa: F403
 from .files import *  # noqa: F403
 from .i18n import *  # noqa: F403
 from .ledger import *  # noqa: F403

@@ -26,5 +26,12 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Its debug records hold template context, i.e. the answers being shown.
         "django.template": {"level": "INFO", "filters": ["drop_debug"]},
+        # Their warnings quote certificate subjects: a resident's name and address in a
+        # JPKI signing certificate. Verdicts are reported by esign and issuance instead.
+        "pyhanko": {"level": "CRITICAL"},
+        "pyhanko_certvalidator": {"level": "CRITICAL"},
+        # Every unsupported CSS property of a document template, every font subset.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
     },
 }
