@@ -23,9 +23,18 @@ run: $(STAMP)
 	$(EMBEDDED) $(BIN)/madoguchi sample load --if-empty
 	$(EMBEDDED) $(BIN)/madoguchi runserver 127.0.0.1:8000
 
+# The real OpenID Connect provider of the identity tests (panva's oidc-provider, locked);
+# installed once, after which the suite runs offline. Without npm those tests are skipped.
+OIDC_PROVIDER := tests/identity/oidc_provider/node_modules/.package-lock.json
+
 ## test: the whole suite (SQLite unless DATABASE_URL names another database)
-test: $(STAMP)
+test: $(STAMP) $(OIDC_PROVIDER)
 	$(BIN)/pytest
+
+$(OIDC_PROVIDER): tests/identity/oidc_provider/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd tests/identity/oidc_provider && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the OpenID Connect tests will be skipped (install Node.js 20+ and npm)"; fi
 
 # Each benchmark is a script that writes its own section of docs/benchmarks.md.
 BENCH_SCRIPTS := bench/run.py
@@ -58,10 +67,11 @@ messages: $(STAMP)
 
 # Debian packages the project needs: chromium (browser tests), wrk (benchmarks), poppler-utils
 # (pdfsig/pdffonts checks), Pango (WeasyPrint), the fonts embedded in issued PDFs (BIZ UD
-# Gothic and IPAmj Mincho, see FIELD-NOTES), SoftHSM (a real PKCS#11 token for signing tests)
-# and haproxy (two web nodes behind a load balancer in the fault tests).
+# Gothic and IPAmj Mincho, see FIELD-NOTES), SoftHSM (a real PKCS#11 token for signing tests),
+# haproxy (two web nodes behind a load balancer in the fault tests) and nodejs (the test
+# OpenID Connect provider; it needs npm too, which Debian packages apart as `npm`).
 DEBIAN_PACKAGES := chromium wrk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
-	fonts-morisawa-bizud-gothic fonts-ipamj-mincho softhsm2 haproxy
+	fonts-morisawa-bizud-gothic fonts-ipamj-mincho softhsm2 haproxy nodejs
 
 ## system-deps: install the Debian packages that are missing (needs root; quick when none is)
 system-deps:

@@ -57,10 +57,16 @@ def prefecture_staff(sample):
     return User.objects.get(email="fukushi.tanto@sakura.example.jp")
 
 
-def login(user, *, level: str = levels.ACCOUNT) -> Client:
+def login(user, *, level: str | None = None) -> Client:
+    """A client logged in as `user` at an identity level: `account` for residents; staff
+    members, whose pages require a second factor, at `mfa` unless told otherwise."""
+    from madoguchi.organisation.selectors import is_staff_member
+
     client = Client()
     client.force_login(user)
     session = client.session
+    if level is None:
+        level = levels.MFA if is_staff_member(user) else levels.ACCOUNT
     session[levels.SESSION_KEY] = level
     session.save()
     return client

@@ -16,6 +16,7 @@ urlpatterns = [
     path("account/", include("madoguchi.identity.urls")),
     path("account/access-log/", include("madoguchi.ledger.account_urls")),
     path("ledger/", include("madoguchi.ledger.urls")),
+    path("staff/security/", include("madoguchi.identity.staff_urls")),
     path("staff/", include("madoguchi.backoffice.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

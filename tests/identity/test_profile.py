@@ -51,7 +51,8 @@ def test_profile_is_saved_with_a_wareki_birth_date(taro, taro_client):
     assert profile.birth_date == dt.date(1990, 1, 15)
     assert (profile.family_name_kana, profile.given_name_kana) == ("さとう", "たろう")
     assert profile.postal_code == "1000001" and profile.phone == "+81312345678"
-    assert profile.sources["birth_date"] == "resident"
+    assert profile.sources["birth_date"]["by"] == "resident"
+    assert profile.sources["birth_date"]["verified"] is False
     shown = form_values(taro_client.get(reverse("identity:profile")))
     assert shown["birth_year"] == "平成2" and shown["birth_month"] == "1"
     assert shown["postal_code"] == "100-0001" and shown["phone"] == "03-1234-5678"

@@ -7,4 +7,4 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the log-in receiver
+        from . import signals  # noqa: F401 - connects the authentication receivers

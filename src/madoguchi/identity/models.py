@@ -42,6 +42,9 @@ class User(AbstractUser):
     username = None
     email = models.EmailField(_("メールアドレス"), unique=True)
     display_name = models.CharField(_("表示名"), max_length=100, blank=True)
+    # Set when the person deleted their account: the row stays only as the applicant of
+    # applications the law requires to keep; everything else about the person is gone.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -98,6 +101,50 @@ class ResidentProfile(models.Model):
         return any(
             [self.family_name, self.given_name, self.birth_date, self.postal_code, self.phone]
         )
+
+
+class IdentityLink(models.Model):
+    """A log-in at an OpenID Connect provider (My Number Card, a directory) linked to an
+    account. The provider's `sub` for this client identifies the person there."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identity_links"
+    )
+    provider = models.CharField(_("連携先"), max_length=40)
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="identity_link_unique"),
+            models.UniqueConstraint(fields=["user", "provider"], name="identity_link_per_provider"),
+        ]
+        verbose_name = _("外部ログインの連携")
+
+    def __str__(self) -> str:
+        return f"{self.provider} ({self.user})"
+
+
+class StaffSecurityPolicy(models.Model):
+    """What a body's administrators require of their staff's log-ins, beyond the
+    deployment's defaults (mandatory second factor, idle timeout)."""
+
+    body = models.OneToOneField(
+        "organisation.Body", on_delete=models.CASCADE, related_name="staff_security_policy"
+    )
+    require_passkey = models.BooleanField(_("パスキーを必須にする"), default=False)
+    idle_minutes = models.PositiveIntegerField(
+        _("無操作でログアウトするまでの分数"), null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("職員のログイン方針")
+
+    def __str__(self) -> str:
+        return str(self.body)
 
 
 class ApiTokenQuerySet(models.QuerySet):

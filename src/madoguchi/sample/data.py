@@ -8,6 +8,9 @@ from __future__ import annotations
 
 # Clearly a demo credential: the sample is only loaded into embedded (DEBUG) deployments.
 DEMO_PASSWORD = "madoguchi-demo-2026"  # noqa: S105 - a demo password, printed on purpose
+# The sample staff's second factor (TOTP, RFC 6238), as demo as the password: staff must log
+# in with a code, which `madoguchi identity demo-totp EMAIL` prints.
+DEMO_TOTP_SECRET = "DEMOMADOGUCHISTAFFTOTPSECRETABCD"  # noqa: S105 - demo only, printed
 
 BODIES = [
     {

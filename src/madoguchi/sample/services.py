@@ -11,7 +11,7 @@ from madoguchi.catalogue.selectors import procedure_by_identifier
 from madoguchi.catalogue.services import load_catalogue
 from madoguchi.identity import levels
 from madoguchi.identity.models import User
-from madoguchi.identity.services import update_profile
+from madoguchi.identity.services import enroll_demo_totp, update_profile
 from madoguchi.organisation import services as organisation
 from madoguchi.organisation.models import Body, Unit
 
@@ -67,6 +67,7 @@ def load_sample(*, with_applications: bool = True) -> None:
         unit = units[(body_code, unit_code)]
         organisation.add_membership(actor=None, user=user, unit=unit, position=position)
         organisation.set_roles(actor=None, user=user, unit=unit, roles=roles)
+        enroll_demo_totp(user=user, secret=data.DEMO_TOTP_SECRET)
     load_catalogue(CATALOGUE_DIR)
     approvals_sample.load_sample(
         routes=ROUTES_DIR, delegations=data.DELEGATIONS, with_documents=with_applications

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from madoguchi.identity.oidc_config import from_environment
+
+from .core import DEBUG
+from .env import env_bool, env_int
+
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -20,6 +25,8 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "madoguchi.identity.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[madoguchi] "
+# Changing the password, the address or a second factor is told to the address on file.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # Throttling against guessing that never locks the real person out for long:
 # failures count per IP and per account, and expire after the window.
 ACCOUNT_RATE_LIMITS = {
@@ -27,4 +34,33 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
+    "reauthenticate": "10/m/user",
 }
+
+# Re-authentication before sensitive actions (seconds since the person last proved it).
+MADOGUCHI_REAUTH_MAX_AGE = env_int("MADOGUCHI_REAUTH_MAX_AGE", 300)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = MADOGUCHI_REAUTH_MAX_AGE
+
+# Second factors: TOTP, passkeys (WebAuthn) and recovery codes. Mandatory for staff.
+MFA_ADAPTER = "madoguchi.identity.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "madoguchi"
+# One period either side, for phones whose clock is a little off.
+MFA_TOTP_TOLERANCE = 1
+# WebAuthn needs HTTPS, except on a developer's own machine (`make run` on loopback).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MADOGUCHI_WEBAUTHN_INSECURE_ORIGIN", DEBUG)
+
+# Sessions of an account are rows (database sessions), so that a person can see them and
+# end the others from any web node.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+USERSESSIONS_TRACK_ACTIVITY = False
+
+MADOGUCHI_STAFF_MFA_REQUIRED = env_bool("MADOGUCHI_STAFF_MFA_REQUIRED", True)
+# Minutes without a request after which a session ends; staff sessions end sooner.
+MADOGUCHI_STAFF_IDLE_MINUTES = env_int("MADOGUCHI_STAFF_IDLE_MINUTES", 30)
+MADOGUCHI_RESIDENT_IDLE_MINUTES = env_int("MADOGUCHI_RESIDENT_IDLE_MINUTES", 120)
+
+# OpenID Connect providers (My Number Card through the Digital Agency's app, a staff
+# directory, any other IdP): MADOGUCHI_OIDC_PROVIDERS and MADOGUCHI_OIDC_<NAME>_*.
+MADOGUCHI_OIDC_PROVIDERS = from_environment()

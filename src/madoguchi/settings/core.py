@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "madoguchi.identity",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "django_tasks",
     "django_tasks_db",
     "csp",
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "madoguchi.identity.middleware.SessionSecurityMiddleware",
     "madoguchi.core.middleware.NoStoreForPersonalPagesMiddleware",
     "madoguchi.core.middleware.RejectNulCharactersMiddleware",
 ]

@@ -51,20 +51,28 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Argon2id (memory-hard) for new and changed passwords; PBKDF2 hashes from before are
+# still accepted and upgraded to Argon2 at the next log-in.
 PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 
+# NIST SP 800-63B-4: a minimum length (15 when the password is the only factor), long
+# passphrases allowed, a blocklist (breached and common passwords, words of this service,
+# the person's own address, repeated or sequential characters), no composition rules and
+# no forced periodic change.
+MADOGUCHI_PASSWORD_MIN_LENGTH = env_int("MADOGUCHI_PASSWORD_MIN_LENGTH", 15)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    # NIST SP 800-63B: length and a blocklist of common passwords, no composition rules.
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": MADOGUCHI_PASSWORD_MIN_LENGTH},
     },
+    {"NAME": "madoguchi.identity.passwords.MaximumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "madoguchi.identity.passwords.BlocklistValidator"},
 ]
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

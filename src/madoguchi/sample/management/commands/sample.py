@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from madoguchi.sample import services
+from madoguchi.sample import data, services
 
 
 class Command(BaseCommand):
@@ -41,4 +41,12 @@ class Command(BaseCommand):
         self.stdout.write("Sample log-ins (demo only) / 見本のログイン（デモ用）:")
         for email, password, note in services.sample_logins():
             self.stdout.write(f"  {email:<36} {password}  {note}")
+        self.stdout.write("")
+        self.stdout.write(
+            "Staff also need a second factor (demo TOTP) / 職員は2段階認証のコードも必要です（デモ用）:"
+        )
+        self.stdout.write(
+            "  DEBUG=1 .venv/bin/madoguchi identity demo-totp <staff e-mail>   (the current code)"
+        )
+        self.stdout.write(f"  TOTP secret for an authenticator app: {data.DEMO_TOTP_SECRET}")
         self.stdout.write("")
