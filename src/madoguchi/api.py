@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from madoguchi.catalogue.api import router as catalogue_router
 from madoguchi.counter.api import router as counter_router
 from madoguchi.counter.services import CounterError, IncompleteApplication, InvalidAnswers
+from madoguchi.issuance.api import router as issuance_router
 from madoguchi.ledger.api import router as ledger_router
 
 api = NinjaAPI(
@@ -20,6 +21,7 @@ api = NinjaAPI(
 )
 api.add_router("", catalogue_router)
 api.add_router("", counter_router)
+api.add_router("", issuance_router)
 api.add_router("", ledger_router)
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("madoguchi.core.urls")),
     path("procedures/", include("madoguchi.catalogue.urls")),
     path("", include("madoguchi.counter.urls")),
+    path("", include("madoguchi.issuance.urls")),
     path("account/", include("allauth.urls")),
     path("account/", include("madoguchi.identity.urls")),
     path("account/access-log/", include("madoguchi.ledger.account_urls")),

@@ -4,6 +4,14 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The verification page's rate limit counts in the cache, per process."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_signers():
     """Each test loads the keys its settings name (the loaded signers are per process)."""
     from madoguchi.issuance.keys import forget_signers
