@@ -6,6 +6,8 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from madoguchi.approvals.api import router as approvals_router
+from madoguchi.approvals.services import ApprovalError, InvalidInput
 from madoguchi.catalogue.api import router as catalogue_router
 from madoguchi.counter.api import router as counter_router
 from madoguchi.counter.services import CounterError, IncompleteApplication, InvalidAnswers
@@ -21,6 +23,7 @@ api = NinjaAPI(
 )
 api.add_router("", catalogue_router)
 api.add_router("", counter_router)
+api.add_router("", approvals_router)
 api.add_router("", issuance_router)
 api.add_router("", ledger_router)
 
@@ -42,6 +45,14 @@ def counter_error(request: HttpRequest, exc: CounterError):
         errors = [
             {**error.as_dict(), "path": f"answers.{error.path}"} for _page, error in exc.problems
         ]
+    return _error(request, exc.status, f"{exc.en} / {exc.ja}", exc.code, errors)
+
+
+@api.exception_handler(ApprovalError)
+def approval_error(request: HttpRequest, exc: ApprovalError):
+    errors: list[dict] = []
+    if isinstance(exc, InvalidInput) and exc.field:
+        errors = [{"path": exc.field, "message": exc.ja, "message_en": exc.en, "code": exc.code}]
     return _error(request, exc.status, f"{exc.en} / {exc.ja}", exc.code, errors)
 
 

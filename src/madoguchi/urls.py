@@ -18,6 +18,8 @@ urlpatterns = [
     path("account/access-log/", include("madoguchi.ledger.account_urls")),
     path("ledger/", include("madoguchi.ledger.urls")),
     path("staff/security/", include("madoguchi.identity.staff_urls")),
+    path("staff/approvals/", include("madoguchi.approvals.urls")),
+    path("staff/organisation/", include("madoguchi.organisation.urls")),
     path("staff/", include("madoguchi.backoffice.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -228,6 +228,15 @@ STAFF = [
         "あおば市 市民生活部長（決裁者）",
     ),
     (
+        "fukushi.bucho@aoba.example.jp",
+        "岡田 秀樹",
+        "992011",
+        "kenko-fukushi",
+        "director_general",
+        ["approver"],
+        "あおば市 健康福祉部長（決裁者）",
+    ),
+    (
         "kodomo.kacho@aoba.example.jp",
         "林 恵",
         "992011",
