@@ -27,7 +27,7 @@ from madoguchi.identity.services import prefill_values
 from madoguchi.ledger.services import content_hash, record_event
 from madoguchi.notifications.services import queue_email
 
-from . import states
+from . import hooks, states
 from .models import ApplicantRole, Application, ApplicationFile, CorrectionRequest, Message, State
 from .receipts import new_receipt_number
 
@@ -848,6 +848,7 @@ def discard_draft(*, application: Application, actor) -> None:
     application = Application.objects.select_for_update().get(pk=application.pk)
     if application.applicant_id != actor.pk or application.state != State.DRAFT:
         raise CounterError("下書きだけを削除できます。", "Only drafts can be deleted.")
+    hooks.check_transition(application, "discard")
     application.delete()
 
 
@@ -1003,6 +1004,7 @@ def _set_state(
     content_sha256: str = "",
 ) -> None:
     transition = states.check(name, application.state)
+    hooks.check_transition(application, name)
     previous = application.state
     application.state = transition.target
     update = ["state", "updated_at", "lock_version"]

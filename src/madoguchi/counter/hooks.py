@@ -1,0 +1,62 @@
+"""Extension points of the resident counter for the capabilities above it.
+
+Decision 0009: a lower layer lets a higher one act through a registry, never a signal.
+Payments and appointments (layer 3) register here in their `AppConfig.ready()`:
+
+- panels: a block of their own on the resident's check-answers, done and application
+  pages (the fee and how to pay it, the booking of a visit). A check-answers panel may
+  replace the submit button (a fee paid by card is paid before the application is sent).
+- transition guards: a rule that refuses a transition of the application, e.g. no review
+  before a fee that must be paid first is paid. Guards raise `CounterError`.
+
+See docs/decisions/0010-fees-before-review-and-resident-panels.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+PAGES = ("check", "done", "detail")
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    replaces_submit: bool = False
+
+
+PanelProvider = Callable[[Any, Any], "Panel | None"]  # (request, application)
+Guard = Callable[[Any, str], None]  # (application, transition name); raises to refuse
+
+_panels: dict[str, dict[str, tuple[int, PanelProvider]]] = {page: {} for page in PAGES}
+_guards: dict[str, Guard] = {}
+
+
+def register_panel(page: str, name: str, provider: PanelProvider, *, order: int = 50) -> None:
+    """Registers (or replaces, by name) a panel provider for one of the resident's pages."""
+    if page not in PAGES:
+        raise ValueError(f"unknown page {page!r}; one of {PAGES}")
+    _panels[page][name] = (order, provider)
+
+
+def panels(page: str, request, application) -> list[Panel]:
+    providers = sorted(_panels[page].items(), key=lambda item: (item[1][0], item[0]))
+    found = []
+    for _name, (_order, provider) in providers:
+        panel = provider(request, application)
+        if panel is not None:
+            found.append(panel)
+    return found
+
+
+def register_transition_guard(name: str, guard: Guard) -> None:
+    _guards[name] = guard
+
+
+def check_transition(application, name: str) -> None:
+    """Runs every guard; the first that refuses raises its CounterError."""
+    for guard in list(_guards.values()):
+        guard(application, name)

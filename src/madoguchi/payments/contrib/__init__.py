@@ -1,0 +1,1 @@
+"""Payment providers, one folder each (see payments/registry.py)."""
