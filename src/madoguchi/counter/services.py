@@ -24,7 +24,7 @@ from madoguchi.files.models import StoredFile
 from madoguchi.files.services import ImageRules, UploadRejected, clean_filename, store_upload
 from madoguchi.identity import levels
 from madoguchi.identity.services import prefill_values
-from madoguchi.ledger.services import content_hash, record_event
+from madoguchi.ledger.services import content_hash, record_event, require_checkpoint
 from madoguchi.notifications.services import queue_email
 
 from . import hooks, states
@@ -609,7 +609,7 @@ def submit_application(
             "受付番号を発行できませんでした。もう一度お試しください。",
             "Could not allocate a receipt number; try again.",
         )
-    record_event(
+    event = record_event(
         event_type="application.submitted",
         actor_kind="resident",
         actor_id=actor.pk,
@@ -631,6 +631,9 @@ def submit_application(
             ),
         },
     )
+    if (version.definition.get("ledger") or {}).get("synchronous"):
+        # The procedure's receipt waits for the signed checkpoint including the submission.
+        require_checkpoint(event)
     _notify_submitted(application)
     return application
 

@@ -140,3 +140,25 @@ def access_rows(page) -> list[AccessRow]:
         )
         for item in logs_on_page
     ]
+
+
+def subject_entries(*, subject_type: str, subject_id, event_type: str = "") -> dict:
+    """A subject's ledger entries for display: index, log name, event type, time; and
+    whether some of its events still wait for the sequencer."""
+    found = entries_for_subject(subject_type=subject_type, subject_id=subject_id)
+    waiting = Event.objects.filter(
+        subject_type=subject_type, subject_id=str(subject_id), entry__isnull=True
+    )
+    if event_type:
+        found = found.filter(event__event_type=event_type)
+        waiting = waiting.filter(event_type=event_type)
+    rows = [
+        {
+            "index": entry.index,
+            "name": entry.log.body.code if entry.log.body_id else "deployment",
+            "event_type": entry.event.event_type,
+            "at": entry.event.occurred_at,
+        }
+        for entry in found
+    ]
+    return {"rows": rows, "waiting": waiting.exists()}

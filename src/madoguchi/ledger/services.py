@@ -76,8 +76,12 @@ def _sequence_after_commit() -> None:
     """Schedules one sequencer run after the current transaction commits (once, however
     many events it writes). The run happens after the commit, so the writer's own
     transaction never waits for the sequencer's lock."""
+    # Already scheduled in a way that ours would share the fate of: registered in no
+    # savepoint we are not in ourselves (a savepoint rolled back drops both, or neither).
+    current = set(connection.savepoint_ids)
     if any(
-        callback is _run_sequencer_task for _sids, callback, _robust in connection.run_on_commit
+        callback is _run_sequencer_task and set(sids) <= current
+        for sids, callback, _robust in connection.run_on_commit
     ):
         return
     transaction.on_commit(_run_sequencer_task, robust=True)

@@ -63,8 +63,10 @@ SQLITE_BACKWARD = ["DROP TRIGGER IF EXISTS ledger_event_queue;"]
 def _run(statements_by_vendor):
     def run(apps, schema_editor):
         statements = statements_by_vendor.get(schema_editor.connection.vendor, [])
-        for statement in statements:
-            schema_editor.execute(statement)
+        # Without parameters, so that the '%' of RAISE's format stays a '%'.
+        with schema_editor.connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
 
     return run
 

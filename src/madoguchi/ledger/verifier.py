@@ -1,0 +1,423 @@
+"""The offline verifier of a ledger export: Python's standard library plus `cryptography`.
+
+    python verifier.py EXPORT_DIR --public-key KEYS.txt [--content]
+    madoguchi ledger verify EXPORT_DIR --public-key KEYS.txt [--content]
+
+It trusts nothing in the export except what the given public keys signed. For every log
+in the bundle it checks every checkpoint's signature (a checkpoint signed by another key
+is refused), reports a fork (two checkpoints of one size with different roots),
+recomputes every checkpoint's root from the leaves (so successive checkpoints are
+consistent: each tree extends the one before), checks that no entry lies beyond the last
+signed tree, and with --content that the stored files and records still hash to what
+their entries say. On a failure it names the first bad entry. Exit status: 0 when all
+is well, 1 on any failure, 2 when the export cannot be read at all.
+
+This file and the three modules beside it (merkle.py, note.py, jcs.py) import nothing
+from Django or the rest of madoguchi; the export copies all four into tools/ so that an
+auditor can run them on a machine without the platform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import struct
+import sys
+from dataclasses import dataclass, field
+from operator import itemgetter, methodcaller
+from pathlib import Path
+
+try:  # as part of the madoguchi package
+    from . import merkle, note
+except ImportError:  # as a script beside its three modules (tools/ of an export)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import merkle  # type: ignore[no-redef]
+    import note  # type: ignore[no-redef]
+
+FORMAT = "madoguchi-ledger-export/1"
+HASH = merkle.HASH_SIZE
+
+
+class ExportUnreadable(Exception):
+    """The export is missing or malformed: nothing can be verified."""
+
+
+@dataclass
+class Problem:
+    log: str
+    message: str
+    entry: int | None = None
+
+    def __str__(self) -> str:
+        where = f"entry {self.entry}: " if self.entry is not None else ""
+        return f"[{self.log}] {where}{self.message}"
+
+
+@dataclass
+class LogReport:
+    origin: str
+    entries: int = 0
+    checkpoints: int = 0
+    largest_signed: int = 0
+    content_checked: int = 0
+    content_disposed: int = 0
+    content_unavailable: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def first_bad_entry(self) -> int | None:
+        indices = [p.entry for p in self.problems if p.entry is not None]
+        return min(indices) if indices else None
+
+
+# --- fast hashing of many leaves --------------------------------------------------------
+
+
+def leaf_hashes_of_lines(data: bytes) -> list[bytes]:
+    """SHA-256(0x00 ‖ leaf) of every line of an entries file, in C loops: the lines are
+    prefixed with 0x00 by one replace and split into the hash inputs in one pass."""
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        raise ExportUnreadable("entries.jsonl does not end with a newline")
+    pieces = (b"\x00" + data[:-1].replace(b"\n", b"\n\x00")).split(b"\n")
+    return list(map(methodcaller("digest"), map(hashlib.sha256, pieces)))
+
+
+def _next_level(level: list[bytes]) -> list[bytes]:
+    """The parents of the complete pairs of a level, as 0x01 ‖ left ‖ right hashed."""
+    pairs = len(level) // 2
+    if not pairs:
+        return []
+    joined = b"".join(level[: pairs * 2])
+    # Cut the joined hashes into left ‖ right pairs and prefix each with 0x01, in C loops.
+    pair_bytes = map(itemgetter(0), struct.iter_unpack(f"{2 * HASH}s", joined))
+    inputs = map(b"\x01".__add__, pair_bytes)
+    return list(map(methodcaller("digest"), map(hashlib.sha256, inputs)))
+
+
+class Levels:
+    """Every complete subtree hash of a list of leaf hashes, level by level."""
+
+    def __init__(self, leaf_hashes: list[bytes]) -> None:
+        self.levels = [leaf_hashes]
+        while len(self.levels[-1]) > 1:
+            self.levels.append(_next_level(self.levels[-1]))
+
+    def hash_at(self, level: int, index: int) -> bytes:
+        return self.levels[level][index]
+
+    def root(self, size: int) -> bytes:
+        return merkle.root_hash(size, self.hash_at)
+
+
+# --- reading an export -----------------------------------------------------------------
+
+
+def read_public_keys(path: Path) -> list[note.Verifier]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ExportUnreadable(f"cannot read the public key file {path}: {exc}") from exc
+    keys = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            keys.append(note.Verifier.from_string(line))
+        except note.NoteError as exc:
+            raise ExportUnreadable(f"{path}, line {number}: {exc}") from exc
+    if not keys:
+        raise ExportUnreadable(f"{path} holds no public key")
+    return keys
+
+
+def _read_manifest(directory: Path) -> dict:
+    path = directory / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ExportUnreadable(f"cannot read {path}: {exc}") from exc
+    if manifest.get("format") != FORMAT:
+        raise ExportUnreadable(f"{path}: not a {FORMAT} export")
+    return manifest
+
+
+@dataclass
+class SignedCheckpoint:
+    file: str
+    checkpoint: note.Checkpoint
+
+
+def _read_checkpoints(
+    log_dir: Path, origin: str, keys: list[note.Verifier], report: LogReport
+) -> list[SignedCheckpoint]:
+    result = []
+    files = sorted((log_dir / "checkpoints").glob("*.txt"))
+    if not files:
+        report.problems.append(Problem(origin, "the export has no checkpoint for this log"))
+    for path in files:
+        try:
+            checkpoint, _opened = note.open_checkpoint(path.read_text(), keys)
+        except (note.NoteError, OSError, UnicodeDecodeError) as exc:
+            report.problems.append(Problem(origin, f"checkpoint {path.name} is refused: {exc}"))
+            continue
+        if checkpoint.origin != origin:
+            report.problems.append(
+                Problem(origin, f"checkpoint {path.name} is of another log ({checkpoint.origin})")
+            )
+            continue
+        result.append(SignedCheckpoint(path.name, checkpoint))
+    result.sort(key=lambda item: item.checkpoint.size)
+    report.checkpoints = len(result)
+    return result
+
+
+def _report_forks(checkpoints: list[SignedCheckpoint], report: LogReport) -> None:
+    by_size: dict[int, SignedCheckpoint] = {}
+    for item in checkpoints:
+        seen = by_size.setdefault(item.checkpoint.size, item)
+        if seen.checkpoint.root_hash != item.checkpoint.root_hash:
+            report.problems.append(
+                Problem(
+                    report.origin,
+                    f"fork: checkpoints {seen.file} and {item.file} both sign a tree of "
+                    f"size {item.checkpoint.size} with different roots",
+                )
+            )
+
+
+def _diagnose(
+    leaves_data: bytes,
+    computed: list[bytes],
+    stored: list[bytes] | None,
+    checkpoints: list[SignedCheckpoint],
+    origin: str,
+    failing: SignedCheckpoint,
+    good_size: int,
+) -> Problem:
+    """Names the first bad entry when a signed root does not match the leaves."""
+    size = failing.checkpoint.size
+    # The stored leaf hashes (the platform's hash tiles) are trusted only if they rebuild
+    # every signed root: then they say exactly which leaf changed.
+    if stored is not None and len(stored) >= checkpoints[-1].checkpoint.size:
+        stored_levels = Levels(stored[: checkpoints[-1].checkpoint.size])
+        if all(
+            stored_levels.root(item.checkpoint.size) == item.checkpoint.root_hash
+            for item in checkpoints
+        ):
+            for index in range(min(len(computed), len(stored))):
+                if computed[index] != stored[index]:
+                    return Problem(
+                        origin,
+                        "its bytes do not hash to the leaf the signed tree holds "
+                        "(changed, inserted, deleted or moved)",
+                        entry=index,
+                    )
+            if len(computed) < size:
+                return Problem(
+                    origin,
+                    f"missing: the export has {len(computed)} entries, the signed tree {size}",
+                    entry=len(computed),
+                )
+    # Without trusted hashes: each leaf names its own index and origin.
+    lines = leaves_data[:-1].split(b"\n") if leaves_data else []
+    for index in range(good_size, min(size, len(lines))):
+        try:
+            document = json.loads(lines[index])
+        except ValueError:
+            return Problem(origin, "the leaf is not JSON", entry=index)
+        if document.get("index") != index or document.get("origin") != origin:
+            return Problem(
+                origin,
+                f"the leaf says it is entry {document.get('index')} of {document.get('origin')}",
+                entry=index,
+            )
+    if len(lines) < size:
+        return Problem(
+            origin,
+            f"missing: the export has {len(lines)} entries, the signed tree {size}",
+            entry=len(lines),
+        )
+    return Problem(
+        origin,
+        f"the leaves do not rebuild the signed root of size {size} ({failing.file}); "
+        f"the bad entry is among entries {good_size}…{size - 1}",
+        entry=good_size,
+    )
+
+
+def _check_content(directory: Path, lines: list[bytes], origin: str, report: LogReport) -> None:
+    index_path = directory / "content" / "index.json"
+    try:
+        states = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        report.problems.append(
+            Problem(
+                origin, "--content: the export has no content/index.json (export with --content)"
+            )
+        )
+        return
+    checked: dict[str, bool] = {}
+    for position, line in enumerate(lines):
+        try:
+            document = json.loads(line)
+        except ValueError:
+            report.problems.append(Problem(origin, "the leaf is not JSON", entry=position))
+            continue
+        for value in referenced_hashes(document):
+            state = states.get(value, "unavailable")
+            if state == "disposed":
+                report.content_disposed += 1
+                continue
+            if state != "present":
+                report.content_unavailable += 1
+                continue
+            if value not in checked:
+                path = directory / "content" / value
+                try:
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                except OSError:
+                    digest = ""
+                checked[value] = digest == value
+            report.content_checked += 1
+            if not checked[value]:
+                report.problems.append(
+                    Problem(
+                        origin,
+                        f"stored content {value[:16]}… no longer hashes to what the entry says",
+                        entry=position,
+                    )
+                )
+
+
+def referenced_hashes(document: dict) -> list[str]:
+    """The SHA-256 hashes a leaf commits to: its content hash and its files' hashes."""
+    found = []
+    content = document.get("content_sha256")
+    if isinstance(content, str) and len(content) == 64:
+        found.append(content)
+    details = document.get("details")
+    if isinstance(details, dict):
+        for key in ("files", "content_hashes"):
+            values = details.get(key)
+            if isinstance(values, list):
+                found.extend(v for v in values if isinstance(v, str) and len(v) == 64)
+    return found
+
+
+def verify_log(
+    directory: Path, entry: dict, keys: list[note.Verifier], *, content: bool = False
+) -> LogReport:
+    origin = entry["origin"]
+    report = LogReport(origin=origin)
+    log_dir = directory / entry["path"]
+    trusted = [key for key in keys if key.name == origin]
+    if not trusted:
+        report.problems.append(
+            Problem(origin, "no public key for this origin in the key file (refusing to trust it)")
+        )
+        return report
+    checkpoints = _read_checkpoints(log_dir, origin, trusted, report)
+    _report_forks(checkpoints, report)
+    try:
+        data = (log_dir / "entries.jsonl").read_bytes()
+    except OSError as exc:
+        report.problems.append(Problem(origin, f"cannot read entries.jsonl: {exc}"))
+        return report
+    computed = leaf_hashes_of_lines(data)
+    report.entries = len(computed)
+    stored = None
+    hashes_path = log_dir / "hashes.bin"
+    if hashes_path.exists():
+        raw = hashes_path.read_bytes()
+        stored = [raw[i : i + HASH] for i in range(0, len(raw) - len(raw) % HASH, HASH)]
+    if not checkpoints:
+        return report
+    report.largest_signed = checkpoints[-1].checkpoint.size
+    levels = Levels(computed)
+    good_size = 0
+    for item in checkpoints:
+        size = item.checkpoint.size
+        if size <= len(computed) and levels.root(size) == item.checkpoint.root_hash:
+            good_size = max(good_size, size)
+            continue
+        report.problems.append(
+            _diagnose(data, computed, stored, checkpoints, origin, item, good_size)
+        )
+        break
+    else:
+        if len(computed) > report.largest_signed:
+            report.problems.append(
+                Problem(
+                    origin,
+                    f"not covered by any signed checkpoint (the last signs {report.largest_signed} entries)",
+                    entry=report.largest_signed,
+                )
+            )
+    if content:
+        _check_content(directory, data[:-1].split(b"\n") if data else [], origin, report)
+    return report
+
+
+def verify_export(
+    directory: Path, keys: list[note.Verifier], *, content: bool = False
+) -> list[LogReport]:
+    manifest = _read_manifest(directory)
+    logs = manifest.get("logs")
+    if not isinstance(logs, list) or not logs:
+        raise ExportUnreadable("the manifest lists no logs")
+    return [verify_log(directory, entry, keys, content=content) for entry in logs]
+
+
+def main(argv: list[str] | None = None, out=None) -> int:
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(
+        prog="verifier.py", description="Verify a madoguchi ledger export offline."
+    )
+    parser.add_argument("directory", type=Path, help="the export (madoguchi ledger export DIR)")
+    parser.add_argument(
+        "--public-key",
+        type=Path,
+        required=True,
+        help="the body's published verifier key(s), one per line",
+    )
+    parser.add_argument(
+        "--content",
+        action="store_true",
+        help="also check that the exported files and records hash to what their entries say",
+    )
+    args = parser.parse_args(argv)
+    try:
+        keys = read_public_keys(args.public_key)
+        reports = verify_export(args.directory, keys, content=args.content)
+    except ExportUnreadable as exc:
+        print(f"error: {exc}", file=out)
+        return 2
+    failed = False
+    for report in reports:
+        status = "FAILED" if report.problems else "ok"
+        line = (
+            f"{status}: {report.origin}: {report.entries} entries, "
+            f"{report.checkpoints} signed checkpoints (largest {report.largest_signed})"
+        )
+        if args.content:
+            line += (
+                f", content: {report.content_checked} checked, "
+                f"{report.content_disposed} lawfully disposed, "
+                f"{report.content_unavailable} not in the export"
+            )
+        print(line, file=out)
+        if report.problems:
+            failed = True
+            if report.first_bad_entry is not None:
+                print(f"  first bad entry: {report.first_bad_entry}", file=out)
+            for problem in report.problems:
+                print(f"  {problem}", file=out)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
