@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from madoguchi.appointments.api import router as appointments_router
 from madoguchi.approvals.api import router as approvals_router
 from madoguchi.approvals.services import ApprovalError, InvalidInput
 from madoguchi.catalogue.api import router as catalogue_router
@@ -26,6 +27,7 @@ api.add_router("", counter_router)
 api.add_router("", approvals_router)
 api.add_router("", issuance_router)
 api.add_router("", ledger_router)
+api.add_router("", appointments_router)
 
 
 def _error(

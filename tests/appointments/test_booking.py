@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 def book(counter, user, when, **kwargs):
-    return services.book(counter=counter, starts_at=when, user=user,
-                         idempotency_key=uuid.uuid4(), **kwargs)
+    return services.book(
+        counter=counter, starts_at=when, user=user, idempotency_key=uuid.uuid4(), **kwargs
+    )
 
 
 def test_capacity_per_slot_is_never_exceeded(counter, hanako, taro, shimin_staff):
@@ -43,8 +44,10 @@ def test_a_longer_visit_takes_every_slot_it_covers(counter, certificate, hanako,
     when = at(open_day(), 9)
     first = book(counter, hanako, when, procedure=certificate)
     assert first.ends_at - first.starts_at == dt.timedelta(minutes=30)
-    assert sorted(timezone.localtime(s.starts_at).strftime("%H:%M")
-                  for s in first.seats.all()) == ["09:00", "09:15"]
+    assert sorted(timezone.localtime(s.starts_at).strftime("%H:%M") for s in first.seats.all()) == [
+        "09:00",
+        "09:15",
+    ]
     book(counter, taro, when + dt.timedelta(minutes=15))  # 9:15 has one place left
     with pytest.raises(services.SlotFull):
         book(counter, taro, when, procedure=certificate)  # 9:15 is now full
@@ -86,8 +89,12 @@ def test_book_from_the_application_page(certificate, counter, hanako_client, han
     key = re.search(r'name="key" value="([^"]+)"', text)[1]
     response = hanako_client.post(
         reverse("appointments:new"),
-        {"application": application_id, "day": f"{day:%Y-%m-%d}", "key": key,
-         "starts_at": at(day, 9).isoformat()},
+        {
+            "application": application_id,
+            "day": f"{day:%Y-%m-%d}",
+            "key": key,
+            "starts_at": at(day, 9).isoformat(),
+        },
     )
     booking = Booking.objects.get()
     assert response["Location"] == reverse("appointments:detail", args=[booking.pk])
@@ -108,8 +115,12 @@ def test_a_full_slot_keeps_the_choice_and_says_so(counter, hanako_client, taro, 
     book(counter, shimin_staff, at(day, 9))
     response = hanako_client.post(
         reverse("appointments:new"),
-        {"counter": counter.pk, "day": f"{day:%Y-%m-%d}", "key": str(uuid.uuid4()),
-         "starts_at": at(day, 9).isoformat()},
+        {
+            "counter": counter.pk,
+            "day": f"{day:%Y-%m-%d}",
+            "key": str(uuid.uuid4()),
+            "starts_at": at(day, 9).isoformat(),
+        },
     )
     assert response.status_code == 409
     text = response.content.decode()
@@ -129,8 +140,12 @@ def test_change_and_cancel(counter, hanako, hanako_client, taro, shimin_staff):
     assert booking.starts_at == at(day, 9) and booking.seats.count() == 1
     response = hanako_client.post(
         reverse("appointments:new"),
-        {"change": booking.pk, "day": f"{day:%Y-%m-%d}", "key": str(uuid.uuid4()),
-         "starts_at": at(day, 11).isoformat()},
+        {
+            "change": booking.pk,
+            "day": f"{day:%Y-%m-%d}",
+            "key": str(uuid.uuid4()),
+            "starts_at": at(day, 11).isoformat(),
+        },
     )
     assert response.status_code == 302
     booking.refresh_from_db()
@@ -143,8 +158,11 @@ def test_change_and_cancel(counter, hanako, hanako_client, taro, shimin_staff):
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED and not booking.seats.exists()
     assert OutboundEmail.objects.filter(template="appointment_cancelled").count() == 1
-    types = list(Event.objects.filter(subject_type="booking", subject_id=str(booking.pk))
-                 .values_list("event_type", flat=True))
+    types = list(
+        Event.objects.filter(subject_type="booking", subject_id=str(booking.pk)).values_list(
+            "event_type", flat=True
+        )
+    )
     assert types == ["appointment.booked", "appointment.rescheduled", "appointment.cancel"]
 
 
@@ -158,7 +176,9 @@ def test_the_booking_page_has_a_qr_code_and_an_ics_file(counter, hanako, hanako_
     assert response["Content-Type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(response.content)
     (event,) = calendar.walk("VEVENT")
-    assert event["uid"] == f"{booking.pk}@testserver" or str(event["uid"]).startswith(str(booking.pk))
+    assert event["uid"] == f"{booking.pk}@testserver" or str(event["uid"]).startswith(
+        str(booking.pk)
+    )
     assert event.decoded("dtstart") == at(open_day(), 9)
     assert event.decoded("dtend") == at(open_day(), 9, 15)
     assert booking.reference in str(event["summary"]) and "本庁舎1階" in str(event["location"])
@@ -176,7 +196,9 @@ def test_check_in_on_the_day_and_no_show_after_the_time(counter, hanako, shimin_
     day = open_day()
     booking = book(counter, hanako, at(day, 9))
     with pytest.raises(services.AppointmentError):
-        services.check_in(booking=booking, staff=shimin_staff, now=at(day - dt.timedelta(days=1), 9))
+        services.check_in(
+            booking=booking, staff=shimin_staff, now=at(day - dt.timedelta(days=1), 9)
+        )
     with pytest.raises(services.AppointmentError):
         services.mark_no_show(booking=booking, staff=shimin_staff, now=at(day, 8, 50))
     services.check_in(booking=booking, staff=shimin_staff, now=at(day, 8, 55))
@@ -195,7 +217,9 @@ def test_check_in_on_the_day_and_no_show_after_the_time(counter, hanako, shimin_
 def test_residents_see_only_their_own_bookings(counter, hanako, taro_client):
     booking = book(counter, hanako, at(open_day(), 9))
     for name in ("detail", "ics"):
-        assert taro_client.get(reverse(f"appointments:{name}", args=[booking.pk])).status_code == 404
+        assert (
+            taro_client.get(reverse(f"appointments:{name}", args=[booking.pk])).status_code == 404
+        )
     assert taro_client.post(reverse("appointments:cancel", args=[booking.pk])).status_code == 404
     assert taro_client.get(reverse("appointments:new") + f"?change={booking.pk}").status_code == 404
     booking.refresh_from_db()
@@ -203,11 +227,13 @@ def test_residents_see_only_their_own_bookings(counter, hanako, taro_client):
 
 
 def test_a_stale_or_empty_form_gets_a_message(counter, hanako_client):
-    response = hanako_client.post(reverse("appointments:new"),
-                                  {"counter": counter.pk, "day": "x", "key": "nope"})
+    response = hanako_client.post(
+        reverse("appointments:new"), {"counter": counter.pk, "day": "x", "key": "nope"}
+    )
     assert response.status_code == 200 and "時間を選んでください" in response.content.decode()
-    response = hanako_client.post(reverse("appointments:new"),
-                                  {"counter": counter.pk, "starts_at": "2026-12-03T09:00",
-                                   "key": str(uuid.uuid4())})
+    response = hanako_client.post(
+        reverse("appointments:new"),
+        {"counter": counter.pk, "starts_at": "2026-12-03T09:00", "key": str(uuid.uuid4())},
+    )
     assert "時間を選んでください" in response.content.decode()  # no offset: not a moment
     assert hanako_client.get(reverse("appointments:new") + "?counter=abc").status_code == 404

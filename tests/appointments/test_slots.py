@@ -60,8 +60,13 @@ def staff_user(shimin_staff):
 
 def test_blocked_times_are_not_bookable(counter, staff_user):
     day = open_day()
-    SlotBlock.objects.create(counter=counter, starts_at=at(day, 10), ends_at=at(day, 11),
-                             reason="会議", created_by=staff_user)
+    SlotBlock.objects.create(
+        counter=counter,
+        starts_at=at(day, 10),
+        ends_at=at(day, 11),
+        reason="会議",
+        created_by=staff_user,
+    )
     (found,) = slots.days(counter, day, 1, minutes=30)
     by_start = {timezone.localtime(s.starts_at).strftime("%H:%M"): s for s in found.slots}
     # 9:45–10:15 overlaps the block; 9:30–10:00 and 11:00–11:30 do not.
@@ -73,8 +78,9 @@ def test_lead_time_and_horizon(counter):
     day = open_day()
     now = at(day, 10)
     (today,) = slots.days(counter, day, 1, now=now)
-    bookable = [timezone.localtime(s.starts_at).strftime("%H:%M") for s in today.slots
-                if s.bookable]
+    bookable = [
+        timezone.localtime(s.starts_at).strftime("%H:%M") for s in today.slots if s.bookable
+    ]
     assert bookable[0] == "11:00"  # 60 minutes' notice
     far = day + dt.timedelta(days=counter.horizon_days + 7)
     far = slots.calendar.next_open_day(far)

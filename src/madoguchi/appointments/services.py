@@ -120,6 +120,11 @@ def _check_slot(counter: Counter, starts_at: dt.datetime, minutes: int, *, staff
             "その時間は予約を受け付けていません（受付時間外・閉庁日）。",
             "No bookable slot starts at that time.",
         )
+    if slot.blocked:
+        raise SlotUnavailable(
+            "その時間は予約を受け付けていません（窓口の都合により停止しています）。",
+            "Booking is stopped for that time.",
+        )
     if slot.full:
         raise SlotFull()
     if not slot.bookable and not staff:
@@ -205,8 +210,13 @@ def _mail(booking: Booking, template: str, **context) -> None:
     )
 
 
+def book(**kwargs) -> Booking:
+    """Books a time; see `reserve`."""
+    return reserve(**kwargs)[0]
+
+
 @transaction.atomic
-def book(
+def reserve(
     *,
     counter: Counter,
     starts_at: dt.datetime,
@@ -218,9 +228,10 @@ def book(
     application=None,
     staff=None,
     now: dt.datetime | None = None,
-) -> Booking:
-    """Books a time. The same key again returns the same booking (a double click, a
-    resent request). Raises SlotFull when the last place went to someone else."""
+) -> tuple[Booking, bool]:
+    """Books a time; returns (booking, created). The same key again returns the same
+    booking (a double click, a resent request). Raises SlotFull when the last place went
+    to someone else."""
     guest_email = guest_email.strip().lower()
     existing = Booking.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -231,7 +242,7 @@ def book(
             raise AppointmentError(
                 "この冪等キーは使用済みです。", "This idempotency key has already been used."
             )
-        return existing
+        return existing, False
     if user is None and not guest_email:
         raise AppointmentError("予約する方を確認できません。", "Who is booking?")
     if application is not None:
@@ -271,7 +282,7 @@ def book(
         # The same key sent twice at once, or a second booking for the application.
         existing = Booking.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing
+            return existing, False
         raise AppointmentError(
             "この申請の予約は既にあります。予約の変更をご利用ください。",
             "This application already has a booking.",
@@ -284,7 +295,7 @@ def book(
         details={"minutes": minutes, "guest": user is None},
     )
     _mail(booking, "appointment_booked")
-    return booking
+    return booking, True
 
 
 def _locked(booking: Booking) -> Booking:

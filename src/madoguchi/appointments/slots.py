@@ -23,6 +23,7 @@ class Slot:
     ends_at: dt.datetime
     free: int
     bookable: bool
+    blocked: bool = False
 
     @property
     def full(self) -> bool:
@@ -132,7 +133,7 @@ def days(
                 bookable = (
                     counter.is_active and free > 0 and begin >= earliest and day <= latest_day
                 )
-                slots.append(Slot(begin, finish, max(free, 0), bookable))
+                slots.append(Slot(begin, finish, max(free, 0), bookable, blocked))
         result.append(Day(day, bool(slots), slots, "" if slots else "受付時間外"))
     return result
 

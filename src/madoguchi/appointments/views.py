@@ -409,7 +409,11 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
             }
             messages.error(request, _message(exc))
             counter = guest_request.counter
-            return redirect("appointments:guest", body_code=counter.body.code, code=counter.code)
+            day = timezone.localtime(guest_request.starts_at).date()
+            return redirect(
+                reverse("appointments:guest", args=[counter.body.code, counter.code])
+                + f"?day={day:%Y-%m-%d}"
+            )
         except CounterError as exc:
             messages.error(request, _message(exc))
     return render(request, "appointments/verify.html", {"request_": guest_request})

@@ -74,6 +74,13 @@ def load_sample(*, with_applications: bool = True) -> None:
     )
     if with_applications:
         _sample_applications()
+    # The bodies' payment settings and counters (窓口); with the sample applications also
+    # two fees (one paid at the counter, one waiting for a transfer) and a booking.
+    from madoguchi.appointments.sample import load_sample as load_appointments
+    from madoguchi.payments.sample import load_sample as load_payments
+
+    load_payments(with_applications=with_applications)
+    load_appointments(with_applications=with_applications)
 
 
 def _sample_applications() -> None:
