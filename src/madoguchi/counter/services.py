@@ -66,6 +66,22 @@ class IncompleteApplication(CounterError):
         self.problems = problems
 
 
+class SignatureRequired(CounterError):
+    """電子署名: the procedure requires the applicant's valid signature over the
+    application as it stands (madoguchi.esign; docs/signatures.md)."""
+
+    code = "signature_required"
+    status = 422
+
+
+def _check_signature(application: Application) -> None:
+    from madoguchi.esign.services import submission_problem
+
+    problem = submission_problem(application)
+    if problem is not None:
+        raise SignatureRequired(problem.ja, problem.en)
+
+
 def _now() -> dt.datetime:
     return timezone.now()
 
@@ -587,6 +603,8 @@ def submit_application(
         )
     if problems:
         raise IncompleteApplication(problems)
+    if version.definition.get("signature_required"):
+        _check_signature(application)
     states.check("submit", application.state)
     application.answers = definition.relevant_answers(application.answers)
     application.answers_sha256 = content_hash(application.answers)
@@ -973,6 +991,10 @@ def resubmit(*, application: Application, actor) -> CorrectionRequest:
     ]
     if problems:
         raise IncompleteApplication(problems)
+    if application.procedure_version.definition.get("signature_required"):
+        # The corrected application is signed again: the earlier signature is over
+        # what the correction changed.
+        _check_signature(application)
     changes = []
     for field_id in editable:
         before = correction.answers_before.get(field_id)

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
-from ninja import File, Router, Schema
+from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -129,3 +129,96 @@ def download_document(request: HttpRequest, document_id: uuid.UUID):
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- applicants' signatures ----------------------------------------------------------------
+
+
+class SigningPayloadOut(Schema):
+    format: str
+    sha256: str
+    canonical: str  # the exact bytes to sign, as UTF-8 text
+
+
+class SignatureCheckOut(Schema):
+    id: uuid.UUID
+    kind: str
+    status: str
+    reason: str
+    message: str
+    message_en: str
+    canonical_sha256: str
+    signer: str
+    signing_time: dt.datetime | None
+    timestamp: dt.datetime | None
+
+
+def _signable(request: HttpRequest, application_id: uuid.UUID):
+    from madoguchi.counter import selectors as counter_selectors
+    from madoguchi.esign import services as esign
+
+    application = counter_selectors.application_for_resident(request.user, application_id)
+    if (
+        application is None
+        or application.applicant_id != request.user.pk
+        or not esign.required(application)
+    ):
+        raise HttpError(404, "No such application to sign / 署名する申請が見つかりません")
+    return application
+
+
+@router.get(
+    "/applications/{application_id}/signing-payload",
+    response=SigningPayloadOut,
+    auth=API_AUTH,
+    tags=["signatures"],
+    summary="The canonical bytes of a draft to sign (電子署名), and their SHA-256",
+)
+def signing_payload(request: HttpRequest, application_id: uuid.UUID):
+    from madoguchi.esign import canonical
+
+    application = _signable(request, application_id)
+    data = canonical.canonical_bytes(application)
+    import hashlib
+
+    return {
+        "format": canonical.FORMAT,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "canonical": data.decode("utf-8"),
+    }
+
+
+@router.post(
+    "/applications/{application_id}/signature",
+    response={200: SignatureCheckOut, 422: SignatureCheckOut},
+    auth=API_AUTH,
+    tags=["signatures"],
+    summary="Upload the applicant's signature: a detached CMS/PKCS#7 or a signed PDF",
+    description="200 with status `valid`, or 422 with status `invalid`/`indeterminate` and "
+    "the reason. Submit the application afterwards (POST /applications/{id}/submit).",
+)
+def upload_signature(request: HttpRequest, application_id: uuid.UUID, file: File[UploadedFile]):
+    from madoguchi.esign import services as esign
+    from madoguchi.esign.validation import Verdict
+
+    application = _signable(request, application_id)
+    if application.state not in ("draft", "correction_requested"):
+        raise HttpError(409, "The application is not awaiting a signature / 署名できない状態です")
+    try:
+        check = esign.check_signature(application=application, data=file.read(), actor=request.user)
+    except esign.SignatureRejected as exc:
+        raise HttpError(422, f"{exc.en} / {exc.ja}") from exc
+    verdict = Verdict(check.status, check.reason)
+    body = {
+        "id": check.pk,
+        "kind": check.kind,
+        "status": check.status,
+        "reason": check.reason,
+        "message": verdict.message,
+        "message_en": verdict.message_en,
+        "canonical_sha256": check.canonical_sha256,
+        "signer": check.signer_subject,
+        "signing_time": check.signing_time,
+        "timestamp": check.timestamp,
+    }
+    return Status(200 if check.status == "valid" else 422, body)

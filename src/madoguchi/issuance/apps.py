@@ -8,3 +8,14 @@ class IssuanceConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the start-up checks
+
+        # The counter's extension points (decision 0009: a registry, never a signal).
+        try:
+            from madoguchi.counter import hooks
+        except ImportError:  # a counter without extension points: no panels
+            return
+        from . import panels, signing_views
+
+        hooks.register_panel("check", "esign", signing_views.check_panel, order=5)
+        hooks.register_panel("detail", "issuance", panels.documents_panel, order=30)
+        hooks.register_panel("done", "issuance", panels.documents_panel, order=30)

@@ -290,6 +290,51 @@ def render_html(template: str, context: Mapping[str, Any]) -> str:
         return render_to_string(f"issuance/documents/{template_for(template).name}.html", context)
 
 
+def application_for_signing(application, *, demo: bool) -> bytes:
+    """The PDF a resident signs (PAdES) instead of a detached signature: the answers for
+    reading, and the canonical bytes of the application as its embedded file, which is
+    what the signature is checked against. PDF/A-3b, which allows embedded files."""
+    import io
+
+    from weasyprint import Attachment
+
+    from madoguchi.catalogue.fieldtypes import DisplayContext
+    from madoguchi.esign import canonical
+    from madoguchi.esign.validation import EMBEDDED_NAME
+
+    content = canonical.canonical_bytes(application)
+    definition = application.procedure_version.spec
+    context = _visible(
+        {
+            "procedure": application.procedure_version.name,
+            "body": {"name": application.body.name},
+            "application_id": str(application.pk),
+            "created_on": _today_wareki(),
+            "sha256": canonical.canonical_sha256(application),
+            "embedded_name": EMBEDDED_NAME,
+            "demo": demo,
+        }
+    )
+    context["sections"] = definition.display_rows(
+        application.answers, DisplayContext(date_style="wareki")
+    )
+    with translation.override("ja"):
+        html = render_to_string("issuance/documents/application-for-signing.html", context)
+    attachment = Attachment(
+        file_obj=io.BytesIO(content),
+        name=EMBEDDED_NAME,
+        description="申請内容（RFC 8785 JSON）",
+        relationship="Source",
+    )
+    return html_to_pdf(html, variant="pdf/a-3b", attachments=[attachment], for_signing=False)
+
+
+def _today_wareki() -> str:
+    from madoguchi.catalogue.japanese import format_wareki
+
+    return format_wareki(timezone.localdate())
+
+
 def render_document(document, *, demo: bool) -> bytes:
     """The unsigned PDF of an issued document."""
     context = document_context(document, demo=demo)

@@ -1,0 +1,229 @@
+"""Each verdict on an applicant's signature: valid, invalid, indeterminate, with reasons."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from madoguchi.esign import validation
+
+from .pki import CA, ocsp_responder
+
+CONTENT = '{"answers":{"name":"𠮷田"},"format":"madoguchi.application/1"}'.encode()
+
+
+def test_a_detached_signature_by_a_trusted_signer_is_valid(trusted):
+    verdict = validation.verify(trusted["signer"].sign_detached(CONTENT), CONTENT)
+    assert (verdict.status, verdict.reason) == ("valid", "")
+    assert verdict.kind == "cms"
+    assert "テスト 花子" in verdict.signer_subject
+    assert verdict.signing_time is not None
+
+
+def test_pem_and_base64_forms_are_accepted(trusted):
+    der = trusted["signer"].sign_detached(CONTENT)
+    pem = b"-----BEGIN PKCS7-----\n" + base64.encodebytes(der) + b"-----END PKCS7-----\n"
+    assert validation.verify(pem, CONTENT).ok
+    assert validation.verify(base64.b64encode(der), CONTENT).ok
+
+
+def test_a_signature_over_other_content_is_a_digest_mismatch(trusted):
+    verdict = validation.verify(trusted["signer"].sign_detached(CONTENT + b" "), CONTENT)
+    assert (verdict.status, verdict.reason) == ("invalid", "digest_mismatch")
+    assert "一致しません" in verdict.message
+
+
+def test_a_damaged_signature_value_is_invalid(trusted):
+    der = bytearray(trusted["signer"].sign_detached(CONTENT))
+    der[-20] ^= 0xFF  # inside the RSA signature value at the end of the SignerInfo
+    verdict = validation.verify(bytes(der), CONTENT)
+    assert verdict.status == "invalid"
+    assert verdict.reason in ("bad_signature", "malformed")
+
+
+def test_a_signer_from_an_unknown_ca_is_indeterminate(trusted):
+    stranger = CA("知らない認証局").issue("だれか")
+    verdict = validation.verify(stranger.sign_detached(CONTENT), CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "untrusted")
+
+
+def test_an_expired_signer_is_indeterminate(trusted):
+    verdict = validation.verify(trusted["expired"].sign_detached(CONTENT), CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "expired")
+
+
+def test_a_signer_not_yet_valid_is_indeterminate(trusted):
+    verdict = validation.verify(trusted["future"].sign_detached(CONTENT), CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "not_yet_valid")
+
+
+def test_a_revoked_signer_is_invalid_with_the_crl_file(with_crl):
+    verdict = validation.verify(with_crl["revoked"].sign_detached(CONTENT), CONTENT)
+    assert (verdict.status, verdict.reason) == ("invalid", "revoked")
+    good = validation.verify(with_crl["signer"].sign_detached(CONTENT), CONTENT)
+    assert good.ok
+
+
+def test_without_a_revocation_source_a_revoked_signer_is_not_detected(trusted):
+    """Documented behaviour: revocation is checked only when a CRL file or OCSP is set."""
+    assert validation.verify(trusted["revoked"].sign_detached(CONTENT), CONTENT).ok
+
+
+def test_a_crl_of_another_ca_leaves_revocation_unknown(trusted, settings, tmp_path):
+    path = tmp_path / "other.crl"
+    path.write_bytes(CA("別の認証局").crl())
+    settings.MADOGUCHI_ESIGN_CRL_FILES = [str(path)]
+    verdict = validation.verify(trusted["signer"].sign_detached(CONTENT), CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "revocation_unknown")
+
+
+def test_ocsp_answers_revocation_online(settings, tmp_path):
+    # A CA whose certificates name a real OCSP responder on loopback.
+    holder = {}
+    ca = CA("OCSP テスト認証局")
+    server = ocsp_responder(ca)
+    try:
+        ca.ocsp_url = server.url
+        holder["good"] = ca.issue("オンライン 良")
+        holder["bad"] = ca.issue("オンライン 失効")
+        ca.revoke(holder["bad"])
+        settings.MADOGUCHI_ESIGN_TRUST_ANCHORS = [str(ca.write_pem(tmp_path / "ca.pem"))]
+        settings.MADOGUCHI_ESIGN_CRL_FILES = []
+        settings.MADOGUCHI_ESIGN_FETCH_REVOCATION = True
+        assert validation.verify(holder["good"].sign_detached(CONTENT), CONTENT).ok
+        bad = validation.verify(holder["bad"].sign_detached(CONTENT), CONTENT)
+        assert (bad.status, bad.reason) == ("invalid", "revoked")
+        assert server.requests >= 2
+    finally:
+        server.close()
+
+
+def test_ocsp_responder_down_is_revocation_unknown(settings, tmp_path):
+    ca = CA("OCSP なし認証局", ocsp_url="http://127.0.0.1:9/")
+    signer = ca.issue("だれか")
+    settings.MADOGUCHI_ESIGN_TRUST_ANCHORS = [str(ca.write_pem(tmp_path / "ca.pem"))]
+    settings.MADOGUCHI_ESIGN_CRL_FILES = []
+    settings.MADOGUCHI_ESIGN_FETCH_REVOCATION = True
+    verdict = validation.verify(signer.sign_detached(CONTENT), CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "revocation_unknown")
+
+
+def test_a_certificate_without_signing_usage_is_invalid(trusted):
+    from cryptography import x509
+
+    from .pki import Identity
+
+    ca = trusted["ca"]
+    # A CA certificate (keyCertSign, cRLSign only) used to sign an application.
+    intermediate = ca.issue("テスト 中間", ca=True)
+    verdict = validation.verify(
+        Identity(intermediate.certificate, intermediate.key, [ca.certificate]).sign_detached(
+            CONTENT
+        ),
+        CONTENT,
+    )
+    assert verdict.status == "invalid" and verdict.reason == "key_usage"
+    assert isinstance(intermediate.certificate, x509.Certificate)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"hello", b"\x30\x03\x02\x01\x01", b"-----BEGIN PKCS7-----\nAAAA\n-----END PKCS7-----\n"],
+)
+def test_junk_is_malformed(trusted, data):
+    verdict = validation.verify(data, CONTENT)
+    assert (verdict.status, verdict.reason) == ("invalid", "malformed")
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=400))
+def test_any_bytes_get_a_verdict_never_an_exception(trusted, data):
+    verdict = validation.verify(data, CONTENT)
+    assert verdict.status in ("invalid", "indeterminate")
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=255))
+def test_any_single_byte_change_of_a_valid_signature_is_not_valid(trusted, position, flip):
+    der = bytearray(trusted["signer"].sign_detached(CONTENT))
+    position %= len(der)
+    der[position] ^= flip
+    verdict = validation.verify(bytes(der), CONTENT)
+    # A byte of an unsigned part (the certificates' ordering, unused fields) may change
+    # nothing that matters; anything that does is never reported as valid.
+    if verdict.ok:
+        assert validation.verify(bytes(der), CONTENT + b"x").status != "valid"
+
+
+# --- PAdES ----------------------------------------------------------------------------------
+
+
+def _signed_pdf(identity, embedded: bytes | None, tmp_path) -> bytes:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from weasyprint import HTML, Attachment
+
+    attachments = (
+        [Attachment(file_obj=io.BytesIO(embedded), name=validation.EMBEDDED_NAME)]
+        if embedded is not None
+        else None
+    )
+    pdf = HTML(string="<p>申請書</p>").write_pdf(attachments=attachments)
+    path = tmp_path / "resident.p12"
+    path.write_bytes(identity.pkcs12())
+    signer = signers.SimpleSigner.load_pkcs12(str(path), passphrase=b"test")
+    out = signers.PdfSigner(
+        signers.PdfSignatureMetadata(field_name="Resident"), signer=signer
+    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
+    return out.getvalue()
+
+
+def test_a_signed_pdf_carrying_the_application_is_valid(trusted, tmp_path):
+    verdict = validation.verify(_signed_pdf(trusted["signer"], CONTENT, tmp_path), CONTENT)
+    assert (verdict.status, verdict.reason, verdict.kind) == ("valid", "", "pades")
+
+
+def test_a_signed_pdf_of_another_application_is_a_digest_mismatch(trusted, tmp_path):
+    verdict = validation.verify(_signed_pdf(trusted["signer"], b"{}", tmp_path), CONTENT)
+    assert (verdict.status, verdict.reason) == ("invalid", "digest_mismatch")
+
+
+def test_a_signed_pdf_without_the_application_is_refused(trusted, tmp_path):
+    verdict = validation.verify(_signed_pdf(trusted["signer"], None, tmp_path), CONTENT)
+    assert (verdict.status, verdict.reason) == ("invalid", "no_embedded_application")
+
+
+def test_a_signed_pdf_changed_afterwards_is_modified(trusted, tmp_path):
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    data = _signed_pdf(trusted["signer"], CONTENT, tmp_path)
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Rotate"] = generic.NumberObject(90)
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    verdict = validation.verify(out.getvalue(), CONTENT)
+    assert (verdict.status, verdict.reason) == ("invalid", "modified")
+
+
+def test_an_unsigned_pdf_is_malformed(trusted):
+    from weasyprint import HTML
+
+    verdict = validation.verify(HTML(string="<p>x</p>").write_pdf(), CONTENT)
+    assert (verdict.status, verdict.reason) == ("invalid", "malformed")
+
+
+def test_a_signed_pdf_by_an_expired_signer_is_indeterminate(trusted, tmp_path):
+    verdict = validation.verify(_signed_pdf(trusted["expired"], CONTENT, tmp_path), CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "expired")
