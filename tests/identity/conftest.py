@@ -20,3 +20,12 @@ def oidc(settings, oidc_issuer):
     cache.clear()
     yield oidc_issuer
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # allauth remembers used TOTP codes and failed attempts in the cache; a test must not
+    # find those of the test before (the same authenticator id, the same 30 seconds).
+    cache.clear()
+    yield
+    cache.clear()

@@ -16,6 +16,18 @@ from ..counter.helpers import fill_juminhyo
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_signature_step(sample):
+    """住民票 also needs an electronic signature (esign's step, tested there); these tests
+    are about the identity level, so the sample's version is taken without it."""
+    from madoguchi.catalogue.selectors import procedure_by_identifier
+
+    version = procedure_by_identifier("992011", "juminhyo-copy").current_version
+    definition = {**version.definition, "signature_required": False}
+    # Versions are immutable on purpose; a test may still shape its own data.
+    type(version).objects.filter(pk=version.pk).update(definition=definition)
+
+
 def test_juminhyo_is_drafted_at_account_level_and_submitted_after_step_up(
     hanako_client, django_capture_on_commit_callbacks
 ):
@@ -86,3 +98,58 @@ def test_a_lower_level_never_replaces_a_higher_one(hanako):
     client = login(hanako, level=levels.MYNUMBER_CARD)
     client.post(reverse("identity:step_up"))
     assert client.session[levels.SESSION_KEY] == levels.MYNUMBER_CARD
+
+
+def test_step_up_with_the_card_keeps_the_draft_and_allows_submitting(
+    oidc, hanako_client, hanako, django_capture_on_commit_callbacks
+):
+    from madoguchi.identity.models import IdentityLink
+
+    from .oidc import log_in_at_provider, path_of
+
+    application_id = fill_juminhyo(hanako_client)
+    check_url = reverse("counter:check", args=[application_id])
+    page = hanako_client.get(f"{reverse('identity:step_up')}?next={check_url}").content.decode()
+    assert "マイナンバーカード（デジタル認証アプリ）で本人確認する" in page
+    start = hanako_client.post(
+        reverse("identity:oidc_start", args=["card"]), {"intent": "step_up", "next": check_url}
+    )
+    assert start.status_code == 302
+    back = log_in_at_provider(start["Location"], "card-hanako")
+    response = hanako_client.get(path_of(back))
+    assert response.status_code == 302 and response["Location"] == check_url
+    assert hanako_client.session[levels.SESSION_KEY] == levels.MYNUMBER_CARD
+    # Logged in already: the card is linked to this account, which the person controls.
+    assert IdentityLink.objects.get(provider="card").user == hanako
+    # The draft is where it was.
+    application = Application.objects.get(pk=application_id)
+    assert application.state == State.DRAFT and application.answers["copies"] == 1
+    assert "この内容で申請する" in hanako_client.get(check_url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hanako_client.post(check_url)
+    assert response["Location"] == reverse("counter:done", args=[application_id])
+    assert Application.objects.get(pk=application_id).state == State.SUBMITTED
+
+
+def test_a_card_linked_to_someone_else_does_not_step_up(oidc, hanako_client, taro):
+    from madoguchi.identity.models import IdentityLink
+
+    from .oidc import log_in_at_provider, path_of
+
+    IdentityLink.objects.create(user=taro, provider="card", issuer=oidc, subject="card-hanako")
+    start = hanako_client.post(reverse("identity:oidc_start", args=["card"]), {"intent": "step_up"})
+    back = log_in_at_provider(start["Location"], "card-hanako")
+    response = hanako_client.get(path_of(back))
+    assert response.status_code == 400
+    assert "別のアカウントに連携されています" in response.content.decode()
+    assert hanako_client.session[levels.SESSION_KEY] == levels.ACCOUNT
+
+
+def test_a_generic_provider_is_no_card(oidc, hanako_client):
+    """Logging in elsewhere with a password does not reach mynumber_card."""
+    from .oidc import log_in_at_provider, path_of
+
+    start = hanako_client.post(reverse("identity:oidc_start", args=["generic"]), {"intent": "link"})
+    back = log_in_at_provider(start["Location"], "generic-person")
+    hanako_client.get(path_of(back))
+    assert hanako_client.session[levels.SESSION_KEY] == levels.ACCOUNT

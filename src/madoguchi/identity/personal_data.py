@@ -83,7 +83,16 @@ def _login_rows(user: User) -> Iterable[dict[str, Any]]:
         }
 
 
-ACCESS_LOG_COLUMNS = ("accessed_at", "body", "unit", "position", "roles", "staff", "what", "purpose")
+ACCESS_LOG_COLUMNS = (
+    "accessed_at",
+    "body",
+    "unit",
+    "position",
+    "roles",
+    "staff",
+    "what",
+    "purpose",
+)
 
 
 def _access_log_rows(user: User) -> Iterable[dict[str, Any]]:

@@ -7,7 +7,8 @@ urlpatterns = [
     path("", views.account, name="account"),
     path("profile/", views.profile, name="profile"),
     path("step-up/", views.step_up, name="step_up"),
-    path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
+    # Not "reauthenticate/": that is allauth's password form, one of the ways offered here.
+    path("confirm-again/", views.reauthenticate, name="reauthenticate"),
     path("second-factor/", views.staff_second_factor, name="staff_second_factor"),
     path("data/", views.my_data, name="my_data"),
     path("data/my-data.json", views.my_data_json, name="my_data_json"),

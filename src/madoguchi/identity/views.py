@@ -326,8 +326,23 @@ def staff_policy(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "identity/staff_policy.html",
-        {"policies": [services.policy_of(body) for body in bodies], "defaults": _defaults()},
+        {"rows": _policy_rows(bodies), "defaults": _defaults()},
     )
+
+
+def _policy_rows(bodies, *, error: str = "", error_body: str = "", raw: str = "") -> list[dict]:
+    rows = []
+    for body in bodies:
+        policy = services.policy_of(body)
+        failed = bool(error) and body.code == error_body
+        rows.append(
+            {
+                "policy": policy,
+                "error": error if failed else "",
+                "minutes": raw if failed else (policy.idle_minutes or ""),
+            }
+        )
+    return rows
 
 
 def _defaults() -> dict:
@@ -361,16 +376,14 @@ def _save_staff_policy(request: HttpRequest, bodies) -> HttpResponse:
             return redirect("staff_security:policy")
         except services.IdentityError as exc:
             error = exc.ja
-    policies = [services.policy_of(b) for b in bodies]
     return render(
         request,
         "identity/staff_policy.html",
         {
-            "policies": policies,
+            "rows": _policy_rows(bodies, error=error, error_body=body.code, raw=raw_minutes),
             "defaults": _defaults(),
             "error": error,
             "error_body": body.code,
-            "raw_minutes": raw_minutes,
         },
         status=422,
     )
