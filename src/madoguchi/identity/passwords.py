@@ -47,8 +47,16 @@ def _is_sequence(text: str) -> bool:
     steps = {ord(b) - ord(a) for a, b in itertools.pairwise(text)}
     if steps in ({1}, {-1}):
         return True
-    doubled = _KEYBOARD + _KEYBOARD
-    return text in doubled or text[::-1] in doubled
+    # Runs along the keyboard, and digits counted on past 9 (…7890123…).
+    for row in (_KEYBOARD, "0123456789"):
+        ring = row * (len(text) // len(row) + 2)
+        if text in ring or text[::-1] in ring:
+            return True
+    return False
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[\W\d_]+", "", text)
 
 
 def _repeated_unit(text: str) -> str | None:
@@ -63,17 +71,18 @@ class BlocklistValidator:
 
     def _context_words(self, user) -> set[str]:
         words = set(_SERVICE_WORDS)
-        words.add(normalise(str(getattr(settings, "MADOGUCHI_SITE_NAME", ""))))
+        words.add(str(getattr(settings, "MADOGUCHI_SITE_NAME", "")))
         email = getattr(user, "email", "") or ""
         if "@" in email:
             local, _at, domain = email.partition("@")
-            words.add(normalise(local))
-            words.add(normalise(domain.split(".")[0]))
-        return {word for word in words if word}
+            words.add(local)
+            words.add(domain.split(".")[0])
+        # Compared as the password is: letters only ("sakura.yamada" is "sakurayamada").
+        return {_letters(normalise(word)) for word in words} - {""}
 
     def validate(self, password: str, user=None) -> None:
         text = normalise(password)
-        letters = re.sub(r"[\W\d_]+", "", text)
+        letters = _letters(text)
         unit = _repeated_unit(text)
         common = CommonPasswordValidator().passwords
         if (
