@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from madoguchi.appointments.api import router as appointments_router
 from madoguchi.approvals.api import router as approvals_router
 from madoguchi.approvals.services import ApprovalError, InvalidInput
+from madoguchi.backoffice.api import router as staff_router
 from madoguchi.catalogue.api import router as catalogue_router
 from madoguchi.counter.api import router as counter_router
 from madoguchi.counter.services import CounterError, IncompleteApplication, InvalidAnswers
@@ -26,6 +27,7 @@ api.add_router("", catalogue_router)
 api.add_router("", counter_router)
 api.add_router("", approvals_router)
 api.add_router("", issuance_router)
+api.add_router("", staff_router)
 api.add_router("", ledger_router)
 api.add_router("", appointments_router)
 

@@ -3,6 +3,7 @@ URL configuration: a URL added without a case here makes these tests fail."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -62,20 +63,45 @@ COUNTER = {
     "counter:correction": ({}, 302, 302),
     "counter:file": ({"file_id": "FILE"}, 200, 200),
 }
+# The staff member of the parking permit's unit is a case worker (no approver role), and
+# the application is submitted: a decision or its correction is refused with 403 (no
+# role) or 409 (not in this state: with an approval route the draft is refused before the
+# role is needed). The 書かない窓口 pages exist only for a draft being entered: 404.
+REFUSED = frozenset({403, 409})
 BACKOFFICE = {
     "backoffice:detail": ({}, 200, 200),
     "backoffice:act": ({}, None, 302),
+    "backoffice:assign": ({}, None, 302),
     "backoffice:request_correction": ({}, None, 302),
+    "backoffice:decide": ({}, None, REFUSED),
+    "backoffice:recall": ({}, None, 409),
+    "backoffice:correct": ({}, None, REFUSED),
+    "backoffice:add_note": ({}, None, 302),
     "backoffice:post_message": ({}, None, 302),
     "backoffice:file": ({"file_id": "FILE"}, 200, 200),
+    "backoffice:file_preview": ({"file_id": "FILE", "page": 1}, 200, None),
+    "backoffice:counter_overview": ({}, 404, 404),
+    "backoffice:counter_confirm": ({}, 404, 404),
+    "backoffice:counter_print": ({}, 404, 404),
 }
 CASES = {**COUNTER, **BACKOFFICE}
+# Object URLs that do not name an application (a unit, an e-mail): their isolation is
+# tested in tests/backoffice/test_isolation.py.
+OTHER_OBJECTS = {"backoffice:dashboard", "backoffice:outbox_retry"}
 POST_DATA = {
     "counter:withdraw": {"reason": "テスト"},
     "counter:post_message": {"body": "こんにちは"},
     "counter:page": {"f-evidence_files": "", "action": "continue"},
     "backoffice:act": {"action": "start_review"},
-    "backoffice:request_correction": {"fields": ["category"], "message": "確認してください"},
+    "backoffice:assign": {"assignee": "me"},
+    "backoffice:request_correction": {
+        "fields": ["category"],
+        "message": "確認してください",
+        "reply_by": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    },
+    "backoffice:decide": {"outcome": "return", "reason": "管轄が違います"},
+    "backoffice:correct": {"kind": "reopen", "correction_reason": "誤り"},
+    "backoffice:add_note": {"body": "メモ"},
     "backoffice:post_message": {"body": "職員から"},
 }
 
@@ -83,9 +109,15 @@ POST_DATA = {
 def test_every_object_url_has_a_case():
     found = object_url_names()
     assert found, "the URL configuration was not read"
-    assert found == set(CASES), (
-        f"not covered: {sorted(found - set(CASES))}; gone: {sorted(set(CASES) - found)}"
+    expected = set(CASES) | OTHER_OBJECTS
+    assert found == expected, (
+        f"not covered: {sorted(found - expected)}; gone: {sorted(expected - found)}"
     )
+
+
+def _expect(status: int, expected) -> bool:
+    expected = expected or 405
+    return status in expected if isinstance(expected, frozenset) else status == expected
 
 
 @pytest.fixture
@@ -136,7 +168,7 @@ def _assert_not_found(client: Client, name: str, pk, file_id) -> None:
         assert got == missing, (name, method, got)
 
 
-@pytest.mark.parametrize("name", sorted(object_url_names()))
+@pytest.mark.parametrize("name", sorted(object_url_names() - OTHER_OBJECTS))
 def test_another_resident_gets_not_found(name, world, taro):
     before = _snapshot()
     _assert_not_found(login(taro), name, world["parking"], world["parking_file"])
@@ -144,7 +176,7 @@ def test_another_resident_gets_not_found(name, world, taro):
     assert _snapshot() == before
 
 
-@pytest.mark.parametrize("name", sorted(object_url_names()))
+@pytest.mark.parametrize("name", sorted(object_url_names() - OTHER_OBJECTS))
 def test_anonymous_visitors_are_sent_to_log_in(name, world):
     for method in ("get", "post"):
         response = getattr(Client(), method)(_url(name, world["parking"], world["parking_file"]))
@@ -201,8 +233,8 @@ def test_the_right_staff_get_access(name, world, prefecture_staff):
     _extra, get_status, post_status = CASES[name]
     client = login(prefecture_staff)
     url = _url(name, world["parking"], world["parking_file"])
-    assert client.get(url).status_code == (get_status or 405)
-    assert _status(client, "post", name, url) == (post_status or 405)
+    assert _expect(client.get(url).status_code, get_status), name
+    assert _expect(_status(client, "post", name, url), post_status), name
 
 
 def test_the_right_staff_get_the_dog_registration(world, kankyo_staff):

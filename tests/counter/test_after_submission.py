@@ -70,8 +70,8 @@ def test_withdrawal(hanako_client, submitted, kankyo_staff):
     # Staff can no longer act on it.
     staff = login(kankyo_staff)
     response = staff.post(reverse("backoffice:act", args=[submitted]), {"action": "start_review"})
-    shown = staff.get(response["Location"]).content.decode()
-    assert "この状態の申請にはこの操作はできません。" in shown
+    assert response.status_code == 409
+    assert "この状態の申請にはこの操作はできません。" in response.content.decode()
     assert Application.objects.get(pk=submitted).state == State.WITHDRAWN
 
 
@@ -259,9 +259,9 @@ def test_correction_cycle(
     assert Event.objects.filter(event_type="application.resubmit", subject_id=submitted).exists()
 
     staff_detail = staff.get(reverse("backoffice:detail", args=[submitted])).content.decode()
-    assert "補正による変更" in staff_detail
-    assert "犬の名前: ポチ → ポチ丸" in staff_detail
-    assert "接種日: — → 令和8年4月20日" in staff_detail
+    assert "申請者が変更した内容" in staff_detail
+    assert "犬の名前: <del>ポチ</del> → <ins>ポチ丸</ins>" in staff_detail
+    assert "接種日: <del>—</del> → <ins>令和8年4月20日</ins>" in staff_detail
     # The correction is answered: the form is gone, the status page says so.
     assert hanako_client.get(correction_url)["Location"] == reverse(
         "counter:detail", args=[submitted]
@@ -273,13 +273,26 @@ def test_correction_cycle(
 def test_correction_requests_that_make_no_sense_are_refused(submitted, kankyo_staff):
     staff = login(kankyo_staff)
     url = reverse("backoffice:request_correction", args=[submitted])
+    soon = (timezone.localdate() + dt.timedelta(days=7)).isoformat()
+    far = (timezone.localdate() + dt.timedelta(days=400)).isoformat()
     for data, message in (
-        ({"message": "直してください"}, "補正する項目を選んでください。"),
-        ({"fields": ["no_such_field"], "message": "x"}, "補正する項目を選んでください。"),
-        ({"fields": ["dog_name"], "message": "  "}, "補正の内容を入力してください。"),
+        ({"message": "直してください", "reply_by": soon}, "補正する項目を選んでください。"),
+        (
+            {"fields": ["no_such_field"], "message": "x", "reply_by": soon},
+            "補正する項目を選んでください。",
+        ),
+        (
+            {"fields": ["dog_name"], "message": "  ", "reply_by": soon},
+            "補正の内容を入力してください。",
+        ),
+        ({"fields": ["dog_name"], "message": "x"}, "回答期限を入力してください。"),
         (
             {"fields": ["dog_name"], "message": "x", "reply_by": "2020-01-01"},
             "回答期限には今日以降の日付を指定してください。",
+        ),
+        (
+            {"fields": ["dog_name"], "message": "x", "reply_by": far},
+            "回答期限は1年以内の日付を指定してください。",
         ),
         (
             {"fields": ["dog_name"], "message": "x", "reply_by": "来週"},
@@ -287,8 +300,12 @@ def test_correction_requests_that_make_no_sense_are_refused(submitted, kankyo_st
         ),
     ):
         response = staff.post(url, data)
-        assert response.status_code == 302
-        assert message in staff.get(response["Location"]).content.decode(), message
+        # Refused where it was typed: the message at the top, the text kept in the form.
+        assert response.status_code == 409, message
+        body = response.content.decode()
+        assert message in body and 'class="error-summary"' in body, message
+        if data.get("message", "").strip():
+            assert f">{data['message']}</textarea>" in body
     assert not CorrectionRequest.objects.exists()
     assert Application.objects.get(pk=submitted).state == State.SUBMITTED
 
@@ -300,7 +317,11 @@ def test_correcting_an_attachment(hanako, prefecture_staff, django_capture_on_co
     staff = login(prefecture_staff)
     staff.post(
         reverse("backoffice:request_correction", args=[application_id]),
-        {"fields": ["evidence_files"], "message": "有効期限の見える面も添付してください。"},
+        {
+            "fields": ["evidence_files"],
+            "message": "有効期限の見える面も添付してください。",
+            "reply_by": (timezone.localdate() + dt.timedelta(days=10)).isoformat(),
+        },
     )
     url = reverse("counter:correction", args=[application_id])
     form = client.get(url).content.decode()
@@ -325,6 +346,6 @@ def test_correcting_an_attachment(hanako, prefecture_staff, django_capture_on_co
     ]
     assert application.answers["evidence_files"][0]["id"] == old_id
     detail = staff.get(reverse("backoffice:detail", args=[application_id])).content.decode()
-    assert "確認書類: 古い手帳.png → 古い手帳.png、裏面.pdf" in detail
+    assert "確認書類: <del>古い手帳.png</del> → <ins>古い手帳.png、裏面.pdf</ins>" in detail
     new_id = application.answers["evidence_files"][1]["id"]
     assert staff.get(reverse("backoffice:file", args=[application_id, new_id])).status_code == 200

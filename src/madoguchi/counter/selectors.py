@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from madoguchi.ledger.services import events_for
 from madoguchi.organisation.selectors import visible_units
 
-from .models import Application, ApplicationFile, State
+from .models import Application, ApplicationFile, Channel, State
 
 
 def _uuid(value) -> uuid.UUID | None:
@@ -37,6 +37,21 @@ def application_for_resident(user, application_id) -> Application | None:
     if key is None:
         return None
     return applications_for_resident(user).filter(pk=key).first()
+
+
+def assisted_draft(user, application_id) -> Application | None:
+    """A draft the staff member is entering with a resident at the counter (書かない窓口):
+    only its pages and its check page, until the resident confirms it."""
+    key = _uuid(application_id)
+    if key is None or not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Application.objects.filter(
+            pk=key, state=State.DRAFT, channel=Channel.COUNTER, entered_by=user
+        )
+        .select_related("procedure_version", "body", "procedure")
+        .first()
+    )
 
 
 def applications_for_staff(user) -> QuerySet[Application]:

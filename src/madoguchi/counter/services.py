@@ -25,10 +25,18 @@ from madoguchi.files.services import ImageRules, UploadRejected, clean_filename,
 from madoguchi.identity import levels
 from madoguchi.identity.services import prefill_values
 from madoguchi.ledger.services import content_hash, record_event, require_checkpoint
-from madoguchi.notifications.services import queue_email
+from madoguchi.notifications.services import notify_staff, queue_email
 
-from . import hooks, states
-from .models import ApplicantRole, Application, ApplicationFile, CorrectionRequest, Message, State
+from . import deadlines, routing, states
+from .models import (
+    ApplicantRole,
+    Application,
+    ApplicationFile,
+    CorrectionRequest,
+    Decision,
+    Message,
+    State,
+)
 from .receipts import new_receipt_number
 
 
@@ -540,6 +548,7 @@ def _notify_submitted(application: Application) -> None:
         context=context,
         related_type="application",
         related_id=str(application.pk),
+        overrides=version.definition.get("notifications"),
     )
 
 
@@ -565,17 +574,48 @@ def _link_subject_user(application: Application) -> None:
 
 @transaction.atomic
 def submit_application(
-    *, application: Application, actor, identity_level: str | None, now: dt.datetime | None = None
+    *,
+    application: Application,
+    actor,
+    identity_level: str | None,
+    now: dt.datetime | None = None,
+    on_behalf: dict[str, Any] | None = None,
 ) -> Application:
     """Submits a draft. Submitting twice (double click, resend, two tabs) returns the
-    application that was already submitted instead of creating or changing anything."""
+    application that was already submitted instead of creating or changing anything.
+
+    `on_behalf` (書かない窓口): the actor is the staff member who entered it with the
+    resident, and the details say how the resident confirmed it; see
+    `madoguchi.backoffice.services.confirm_assisted_application`."""
     application = (
-        Application.objects.select_for_update()
-        .select_related("procedure_version", "body", "applicant")
+        # Only the application's row is locked, not the version, body and applicant rows
+        # read with it, which every submission of the procedure shares.
+        Application.objects.select_for_update(of=("self",))
+        .select_related("procedure_version", "procedure", "body", "applicant")
         .get(pk=application.pk)
     )
     if application.state != State.DRAFT:
         return application
+    _submit(application, actor=actor, identity_level=identity_level, now=now, on_behalf=on_behalf)
+    return application
+
+
+RECEIPT_NUMBER_ATTEMPTS = 5
+
+
+def _submit(
+    application: Application,
+    *,
+    actor,
+    identity_level: str | None,
+    now: dt.datetime | None,
+    on_behalf: dict[str, Any] | None = None,
+) -> None:
+    """What submitting does, in the caller's transaction: the checks, the 受付番号, the
+    row, the ledger event and the confirmation e-mail. The one place for it, shared by
+    submit_application (a draft: its row is updated) and create_and_submit (an
+    application created submitted: its row is inserted once, already submitted)."""
+    inserting = application._state.adding
     version = application.procedure_version
     check_open(version, now)
     required_level = version.identity_level
@@ -614,13 +654,19 @@ def submit_application(
     application.pending_inputs = {}
     _link_subject_user(application)
     day = timezone.localdate(application.submitted_at)
-    for _attempt in range(5):
+    # Computed, not queried: the calendar is in memory (holidays of the year are cached).
+    application.due_date = deadlines.due_date_for(day, version.definition.get("processing_days"))
+    for _attempt in range(RECEIPT_NUMBER_ATTEMPTS):
         application.receipt_number = new_receipt_number(day)
         try:
             with transaction.atomic():
                 application.save()
             break
         except IntegrityError:
+            # An INSERT can also collide on the idempotency key: only a receipt number
+            # drawn twice is drawn again; the caller answers for the key.
+            if inserting and not _receipt_number_taken(application.receipt_number):
+                raise
             continue
     else:
         raise CounterError(
@@ -629,7 +675,7 @@ def submit_application(
         )
     event = record_event(
         event_type="application.submitted",
-        actor_kind="resident",
+        actor_kind="staff" if on_behalf else "resident",
         actor_id=actor.pk,
         subject_type="application",
         subject_id=application.pk,
@@ -647,13 +693,34 @@ def submit_application(
                 for f in value
                 if isinstance(f, dict) and "sha256" in f
             ),
+            **(on_behalf or {}),
         },
     )
     if (version.definition.get("ledger") or {}).get("synchronous"):
         # The procedure's receipt waits for the signed checkpoint including the submission.
         require_checkpoint(event)
     _notify_submitted(application)
-    return application
+
+
+def _receipt_number_taken(receipt_number: str) -> bool:
+    return Application.objects.filter(receipt_number=receipt_number).exists()
+
+
+def _earlier_application(idempotency_key, applicant) -> Application | None:
+    """The application an earlier request with this idempotency key created, if any."""
+    # The key is unique: [:1] without the ORDER BY that .first() would add.
+    found = list(
+        Application.objects.filter(idempotency_key=idempotency_key).values_list(
+            "pk", "applicant_id"
+        )[:1]
+    )
+    if not found:
+        return None
+    if found[0][1] != applicant.pk:
+        raise CounterError(
+            "この冪等キーは使用済みです。", "This idempotency key has already been used."
+        )
+    return Application.objects.filter(pk=found[0][0]).first()
 
 
 def create_and_submit(
@@ -670,12 +737,8 @@ def create_and_submit(
     The client's idempotency key is the application's: sending the same request again
     returns the application it created the first time. Returns (application, created).
     """
-    existing = Application.objects.filter(idempotency_key=idempotency_key).first()
+    existing = _earlier_application(idempotency_key, applicant)
     if existing is not None:
-        if existing.applicant_id != applicant.pk:
-            raise CounterError(
-                "この冪等キーは使用済みです。", "This idempotency key has already been used."
-            )
         return existing, False
     version = procedure.current_version
     check_open(version)
@@ -695,37 +758,35 @@ def create_and_submit(
     clean, errors = _resolve_api_files(clean, definition, applicant)
     if errors:
         raise InvalidAnswers(errors)
+    application = Application(
+        body=procedure.body,
+        procedure=procedure,
+        procedure_version=version,
+        unit_id=procedure.unit_id,
+        applicant=applicant,
+        answers=clean,
+        idempotency_key=idempotency_key,
+        current_page="_check",
+    )
     try:
         with transaction.atomic():
-            application = Application.objects.create(
-                body=procedure.body,
-                procedure=procedure,
-                procedure_version=version,
-                unit=procedure.unit,
-                applicant=applicant,
-                answers=clean,
-                idempotency_key=idempotency_key,
-                current_page="_check",
-            )
+            if submit:
+                # Inserted already submitted: one INSERT, no UPDATE of the row just
+                # written and no lock to take on it.
+                _submit(application, actor=applicant, identity_level=identity_level, now=None)
+            else:
+                application.save(force_insert=True)
             for field_id, value in clean.items():
                 if definition.fields[field_id]["type"] == "file":
                     for item in value:
                         ApplicationFile.objects.create(
                             application=application, stored_file_id=item["id"], field_id=field_id
                         )
-            if submit:
-                application = submit_application(
-                    application=application, actor=applicant, identity_level=identity_level
-                )
     except IntegrityError:
         # The same key sent twice at once: the other request won; answer with its result.
-        existing = Application.objects.filter(idempotency_key=idempotency_key).first()
+        existing = _earlier_application(idempotency_key, applicant)
         if existing is None:
             raise
-        if existing.applicant_id != applicant.pk:
-            raise CounterError(
-                "この冪等キーは使用済みです。", "This idempotency key has already been used."
-            ) from None
         return existing, False
     return application, True
 
@@ -831,9 +892,62 @@ def _uuid_or_none(value: str):
 # --- after submission -------------------------------------------------------------------
 
 
+class Conflict(CounterError):
+    """Someone else acted first (the page was stale): nothing was changed."""
+
+    code = "conflict"
+    status = 409
+
+
+class StateNotAllowed(CounterError):
+    code = "state"
+    status = 409
+
+
+def _locked(application: Application, expected_version: int | None = None) -> Application:
+    application = (
+        Application.objects.select_for_update()
+        .select_related("procedure_version", "applicant", "body")
+        .get(pk=application.pk)
+    )
+    if expected_version is not None and application.lock_version != expected_version:
+        raise Conflict(
+            "他の職員が先にこの申請を更新しました。画面を開き直してから操作してください。",
+            "Someone else changed this application first; reload it.",
+        )
+    return application
+
+
+def _refuse_state(ja: str = "", en: str = "") -> StateNotAllowed:
+    return StateNotAllowed(
+        ja or "この状態の申請にはこの操作はできません。",
+        en or "This action is not allowed in the current state.",
+    )
+
+
+def _notify_resident(application: Application, template: str, **context: Any) -> None:
+    """An e-mail to the applicant that says what happened and where to look; the details
+    (reasons, names, answers) stay behind the log-in."""
+    version = application.procedure_version
+    queue_email(
+        to=application.applicant.email,
+        template=template,
+        context={
+            "procedure_name": version.name,
+            "receipt_number": application.receipt_number,
+            "body_name": application.body.name,
+            "status_url": f"/applications/{application.pk}/",
+            **context,
+        },
+        related_type="application",
+        related_id=str(application.pk),
+        overrides=version.definition.get("notifications"),
+    )
+
+
 @transaction.atomic
 def withdraw_application(*, application: Application, actor, reason: str = "") -> Application:
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = _locked(application)
     if application.applicant_id != actor.pk:
         raise CounterError("申請した方だけが取り下げられます。", "Only the applicant can withdraw.")
     if application.state == State.WITHDRAWN:
@@ -844,32 +958,39 @@ def withdraw_application(*, application: Application, actor, reason: str = "") -
             "この申請は既に処理が終わっているため取り下げられません。",
             "This application can no longer be withdrawn.",
         )
-    application.state = State.WITHDRAWN
+    if application.state == State.AWAITING_APPROVAL:
+        # The draft decision in its route has nothing left to decide.
+        for decision in application.decisions.filter(status=Decision.Status.PENDING):
+            routing.cancel(decision=decision, actor=actor)
+            decision.status = Decision.Status.WITHDRAWN
+            decision.save(update_fields=["status"])
     application.withdrawn_at = _now()
-    application.save(update_fields=["state", "withdrawn_at", "updated_at"])
-    record_event(
-        event_type="application.withdrawn",
+    _set_state(
+        application,
+        "withdraw",
         actor_kind="resident",
-        actor_id=actor.pk,
-        subject_type="application",
-        subject_id=application.pk,
-        body_id=application.body_id,
-        content=reason or None,
+        actor=actor,
         details={"from_staff": False},
+        content=reason or None,
+        event_type="application.withdrawn",
+        update=["withdrawn_at"],
     )
     if reason:
         Message.objects.create(
             application=application, author=actor, body=f"取下げの理由: {reason}"
         )
+    _tell_staff(application, "withdrawn")
     return application
 
 
 @transaction.atomic
 def discard_draft(*, application: Application, actor) -> None:
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if application.applicant_id != actor.pk or application.state != State.DRAFT:
+    if application.state != State.DRAFT or actor.pk not in (
+        application.applicant_id,
+        application.entered_by_id,
+    ):
         raise CounterError("下書きだけを削除できます。", "Only drafts can be deleted.")
-    hooks.check_transition(application, "discard")
     application.delete()
 
 
@@ -901,48 +1022,77 @@ def post_message(*, application: Application, author, body: str, from_staff: boo
         details={"from_staff": from_staff},
     )
     if from_staff:
-        queue_email(
-            to=application.applicant.email,
-            template="message_from_staff",
-            context={
-                "procedure_name": application.procedure_version.name,
-                "receipt_number": application.receipt_number,
-                "status_url": f"/applications/{application.pk}/",
-            },
-            related_type="application",
-            related_id=str(application.pk),
-        )
+        _notify_resident(application, "message_from_staff")
+    else:
+        _tell_staff(application, "message")
     return message
+
+
+def _tell_staff(application: Application, kind: str) -> None:
+    """The assignee hears of what the resident did (a message, a resubmission, a
+    withdrawal); unassigned work is announced to the unit by the new-work sweep."""
+    if not application.assignee_id:
+        return
+    notify_staff(
+        users=[application.assignee_id],
+        kind=kind,
+        context={
+            "procedure_name": application.procedure_version.name,
+            "receipt_number": application.receipt_number,
+            "url": f"/staff/applications/{application.pk}/",
+        },
+        related_type="application",
+        related_id=str(application.pk),
+    )
+
+
+MAX_REPLY_DAYS = 366
 
 
 @transaction.atomic
 def request_correction(
-    *, application: Application, staff, field_ids: list[str], message: str, reply_by: dt.date | None
+    *,
+    application: Application,
+    staff,
+    field_ids: list[str],
+    message: str,
+    reply_by: dt.date | None,
+    expected_version: int | None = None,
 ) -> CorrectionRequest:
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    """補正: the named fields (answers and attachments) open for the resident; the clock
+    of the 標準処理期間 stops until they resubmit."""
+    application = _locked(application, expected_version)
     definition = application.procedure_version.spec
     unknown = [field_id for field_id in field_ids if field_id not in definition.fields]
     if not field_ids or unknown:
         raise CounterError("補正する項目を選んでください。", "Choose the fields to correct.")
     if not message.strip():
         raise CounterError("補正の内容を入力してください。", "Explain what to correct.")
+    if len(message) > 4000:
+        raise CounterError(
+            "補正の内容は4000文字以内で入力してください。", "Use at most 4000 characters."
+        )
     _check_free_text(message)
-    if reply_by and reply_by < timezone.localdate():
+    today = timezone.localdate()
+    if reply_by and reply_by < today:
         raise CounterError(
             "回答期限には今日以降の日付を指定してください。",
             "The reply-by date must not be in the past.",
         )
-    try:
-        states.check("request_correction", application.state)
-    except states.TransitionNotAllowed as exc:
+    if reply_by and reply_by > today + dt.timedelta(days=MAX_REPLY_DAYS):
         raise CounterError(
+            "回答期限は1年以内の日付を指定してください。",
+            "The reply-by date must be within a year.",
+        )
+    if not states.allowed("request_correction", application.state):
+        raise _refuse_state(
             "この状態の申請には補正を依頼できません。",
             "A correction cannot be requested in this state.",
-        ) from exc
+        )
     correction = CorrectionRequest.objects.create(
         application=application,
         requested_by=staff,
-        field_ids=field_ids,
+        field_ids=list(dict.fromkeys(field_ids)),
         message=message.strip(),
         reply_by=reply_by,
         answers_before={
@@ -950,31 +1100,50 @@ def request_correction(
             for field_id in correction_field_ids(definition, field_ids)
         },
     )
+    update = _pause_clock(application, today)
     _set_state(
         application,
         "request_correction",
         actor_kind="staff",
         actor=staff,
-        details={"fields": field_ids},
-    )
-    queue_email(
-        to=application.applicant.email,
-        template="correction_requested",
-        context={
-            "procedure_name": application.procedure_version.name,
-            "receipt_number": application.receipt_number,
-            "reply_by": reply_by,
-            "status_url": f"/applications/{application.pk}/correction/",
+        details={
+            "fields": correction.field_ids,
+            "reply_by": reply_by.isoformat() if reply_by else None,
+            "open_days_left": application.open_days_left,
         },
-        related_type="application",
-        related_id=str(application.pk),
+        content=message.strip(),
+        update=update,
+    )
+    _notify_resident(
+        application,
+        "correction_requested",
+        reply_by=reply_by,
+        status_url=f"/applications/{application.pk}/correction/",
     )
     return correction
 
 
+def _pause_clock(application: Application, today: dt.date) -> list[str]:
+    if application.due_date is None:
+        return []
+    application.open_days_left = deadlines.open_days_left(application.due_date, today)
+    application.clock_paused_on = today
+    application.due_date = None
+    return ["open_days_left", "clock_paused_on", "due_date"]
+
+
+def _resume_clock(application: Application, today: dt.date) -> list[str]:
+    if application.clock_paused_on is None or application.open_days_left is None:
+        return []
+    application.due_date = deadlines.resume(today, application.open_days_left)
+    application.clock_paused_on = None
+    application.open_days_left = None
+    return ["open_days_left", "clock_paused_on", "due_date"]
+
+
 @transaction.atomic
 def resubmit(*, application: Application, actor) -> CorrectionRequest:
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = _locked(application)
     if application.applicant_id != actor.pk:
         raise CounterError("申請した方だけが再提出できます。", "Only the applicant can resubmit.")
     correction = application.corrections.filter(answered_at__isnull=True).first()
@@ -1004,10 +1173,11 @@ def resubmit(*, application: Application, actor) -> CorrectionRequest:
     application.answers = definition.relevant_answers(application.answers)
     application.answers_sha256 = content_hash(application.answers)
     application.fee_amount = definition.fee(application.answers)
-    application.save(update_fields=["answers", "answers_sha256", "fee_amount", "updated_at"])
     correction.answered_at = _now()
     correction.changes = changes
     correction.save(update_fields=["answered_at", "changes"])
+    update = ["answers", "answers_sha256", "fee_amount"]
+    update += _resume_clock(application, timezone.localdate(correction.answered_at))
     _set_state(
         application,
         "resubmit",
@@ -1015,7 +1185,9 @@ def resubmit(*, application: Application, actor) -> CorrectionRequest:
         actor=actor,
         details={"changed_fields": [change["field"] for change in changes]},
         content_sha256=application.answers_sha256,
+        update=update,
     )
+    _tell_staff(application, "resubmitted")
     return correction
 
 
@@ -1026,35 +1198,39 @@ def _set_state(
     actor_kind: str,
     actor,
     details=None,
+    content: Any = None,
     content_sha256: str = "",
+    event_type: str = "",
+    update: list[str] | tuple[str, ...] = (),
 ) -> None:
-    transition = states.check(name, application.state)
-    hooks.check_transition(application, name)
+    """Fires a transition of states.py: the new state, the lock version and the event,
+    in the caller's transaction."""
+    if not states.allowed(name, application.state):
+        # Each service checks first with its own message; this is the net under them.
+        raise _refuse_state()
+    transition = states.TRANSITIONS[name]
     previous = application.state
     application.state = transition.target
-    update = ["state", "updated_at", "lock_version"]
-    if transition.target in (State.APPROVED, State.REJECTED):
+    fields = ["state", "updated_at", "lock_version", *update]
+    if transition.target in states.DECIDED_STATES:
         application.decided_at = _now()
-        update.append("decided_at")
+        fields.append("decided_at")
+    if transition.name == "reopen":
+        application.decided_at = None
+        fields.append("decided_at")
     application.lock_version += 1
-    application.save(update_fields=update)
+    application.save(update_fields=list(dict.fromkeys(fields)))
     record_event(
-        event_type=f"application.{name}",
+        event_type=event_type or f"application.{name}",
         actor_kind=actor_kind,
-        actor_id=actor.pk,
+        actor_id=actor.pk if actor is not None else None,
         subject_type="application",
         subject_id=application.pk,
         body_id=application.body_id,
+        content=content,
         content_sha256=content_sha256,
         details={"from": previous, "to": transition.target, **(details or {})},
     )
-
-
-STATUS_TEMPLATES = {
-    State.APPROVED: "decision_made",
-    State.REJECTED: "decision_made",
-    State.UNDER_REVIEW: "status_changed",
-}
 
 
 @transaction.atomic
@@ -1066,23 +1242,24 @@ def staff_transition(
     comment: str = "",
     expected_version: int | None = None,
 ) -> Application:
-    """A staff action on the application (start review, approve, reject)."""
-    application = Application.objects.select_for_update().get(pk=application.pk)
-    if expected_version is not None and application.lock_version != expected_version:
-        raise CounterError(
-            "他の職員が先にこの申請を更新しました。画面を開き直してから操作してください。",
-            "Someone else changed this application first; reload it.",
+    """A staff action without more input than a comment: start review, or a decision
+    taken directly (approve / reject with the comment as reason)."""
+    if name in ("approve", "reject"):
+        decide(
+            application=application,
+            staff=staff,
+            outcome=name,
+            reason=comment if name == "reject" else "",
+            comment=comment if name == "approve" else "",
+            expected_version=expected_version,
         )
+        return Application.objects.get(pk=application.pk)
+    application = _locked(application, expected_version)
     transition = states.TRANSITIONS.get(name)
-    if transition is None or transition.by != "staff" or name == "request_correction":
+    if transition is None or name != "start_review":
         raise CounterError("この操作はできません。", "This action is not available.")
     if not states.allowed(name, application.state):
-        raise CounterError(
-            "この状態の申請にはこの操作はできません。",
-            "This action is not allowed in the current state.",
-        )
-    if name == "reject" and not comment.strip():
-        raise CounterError("不承認の理由を入力してください。", "Give the reason for the rejection.")
+        raise _refuse_state()
     _check_free_text(comment)
     _set_state(
         application,
@@ -1095,18 +1272,351 @@ def staff_transition(
         Message.objects.create(
             application=application, author=staff, body=comment.strip(), from_staff=True
         )
-    template = STATUS_TEMPLATES.get(application.state)
-    if template:
-        queue_email(
-            to=application.applicant.email,
-            template=template,
+    _notify_resident(application, "status_changed", state_label=State(application.state).label)
+    return application
+
+
+@transaction.atomic
+def assign(
+    *, application: Application, actor, assignee, expected_version: int | None = None
+) -> Application:
+    """Claim (assignee = actor), assign, reassign or release (assignee None). Who may be
+    assigned is the back office's rule; this keeps the record."""
+    application = _locked(application, expected_version)
+    if application.state not in states.OPEN:
+        raise _refuse_state(
+            "処理が終わった申請の担当者は変更できません。",
+            "A decided application cannot be reassigned.",
+        )
+    previous = application.assignee_id
+    new = assignee.pk if assignee is not None else None
+    if previous == new:
+        return application
+    application.assignee = assignee
+    application.lock_version += 1
+    application.save(update_fields=["assignee", "lock_version", "updated_at"])
+    record_event(
+        event_type="application.assigned",
+        actor_kind="staff",
+        actor_id=actor.pk,
+        subject_type="application",
+        subject_id=application.pk,
+        body_id=application.body_id,
+        details={"assignee": new, "previous": previous, "claimed": new == actor.pk},
+    )
+    if assignee is not None and new != actor.pk:
+        notify_staff(
+            users=[new],
+            kind="assigned",
             context={
                 "procedure_name": application.procedure_version.name,
                 "receipt_number": application.receipt_number,
-                "state_label": State(application.state).label,
-                "status_url": f"/applications/{application.pk}/",
+                "url": f"/staff/applications/{application.pk}/",
             },
             related_type="application",
             related_id=str(application.pk),
         )
     return application
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def _head_title(body) -> str:
+    if body.kind == "prefecture":
+        return f"{body.name}知事"
+    for suffix in ("市", "町", "村", "区"):
+        if body.name.endswith(suffix):
+            return f"{body.name}長"
+    return f"{body.name}の長"
+
+
+def default_instruction(body) -> str:
+    """教示 (行政不服審査法 第82条, 行政事件訴訟法 第46条) when a procedure defines none."""
+    head = _head_title(body)
+    return (
+        "この決定に不服がある場合は、この決定があったことを知った日の翌日から起算して"
+        f"3か月以内に、{head}に対して審査請求をすることができます。\n"
+        "この決定の取消しを求める訴えは、この決定があったことを知った日（審査請求をした"
+        "場合は、その裁決があったことを知った日）の翌日から起算して6か月以内に、"
+        f"{body.name}を被告として（訴訟において{body.name}を代表する者は{head}となります。）"
+        "提起することができます。"
+    )
+
+
+def instruction_for(application: Application, outcome: str) -> str:
+    """The 教示 text a decision carries: the procedure's for a rejection (its
+    `instruction`), none for an approval or a 返戻."""
+    if outcome != Decision.Outcome.REJECT:
+        return ""
+    defined = application.procedure_version.definition.get("instruction")
+    if isinstance(defined, dict):
+        defined = defined.get("reject")
+    return (defined or default_instruction(application.body)).strip()
+
+
+def _check_decision_text(outcome: str, reason: str, comment: str) -> None:
+    if outcome not in Decision.Outcome.values:
+        raise CounterError("決定の内容を選んでください。", "Choose the decision.")
+    if outcome in (Decision.Outcome.REJECT, Decision.Outcome.RETURN) and not reason.strip():
+        raise CounterError(
+            "不承認・返戻の理由を入力してください。", "Give the reason for the decision."
+        )
+    for text in (reason, comment):
+        if len(text) > 4000:
+            raise CounterError("4000文字以内で入力してください。", "Use at most 4000 characters.")
+        _check_free_text(text)
+
+
+@transaction.atomic
+def decide(
+    *,
+    application: Application,
+    staff,
+    outcome: str,
+    reason: str = "",
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Decision:
+    """A decision taken directly (no approval route): approve, reject with the reason and
+    the 教示, or return (返戻) with the reason. Final at once."""
+    _check_decision_text(outcome, reason, comment)
+    application = _locked(application, expected_version)
+    name = states.DIRECT_DECISION[outcome]
+    if not states.allowed(name, application.state):
+        raise _refuse_state()
+    decision = Decision.objects.create(
+        application=application,
+        outcome=outcome,
+        status=Decision.Status.FINAL,
+        reason=reason.strip(),
+        comment=comment.strip(),
+        instruction=instruction_for(application, outcome),
+        drafted_by=staff,
+        decided_at=_now(),
+    )
+    _set_state(
+        application,
+        name,
+        actor_kind="staff",
+        actor=staff,
+        details={"decision": decision.pk, "outcome": outcome, "route": None},
+        content=_decision_content(decision),
+    )
+    _announce_decision(application, decision)
+    return decision
+
+
+@transaction.atomic
+def propose_decision(
+    *,
+    application: Application,
+    staff,
+    outcome: str,
+    reason: str = "",
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Decision:
+    """起案: the case worker's draft decision, which the approval route decides on. The
+    caller (the back office) starts the route in the same transaction."""
+    _check_decision_text(outcome, reason, comment)
+    application = _locked(application, expected_version)
+    if not states.allowed("propose_decision", application.state):
+        raise _refuse_state()
+    decision = Decision.objects.create(
+        application=application,
+        outcome=outcome,
+        status=Decision.Status.PENDING,
+        reason=reason.strip(),
+        comment=comment.strip(),
+        instruction=instruction_for(application, outcome),
+        drafted_by=staff,
+    )
+    _set_state(
+        application,
+        "propose_decision",
+        actor_kind="staff",
+        actor=staff,
+        details={"decision": decision.pk, "outcome": outcome},
+        content=_decision_content(decision),
+    )
+    return decision
+
+
+def pending_decision(application: Application) -> Decision | None:
+    return application.decisions.filter(status=Decision.Status.PENDING).first()
+
+
+@transaction.atomic
+def complete_decision(
+    *, application: Application, decision: Decision, actor, details: dict | None = None
+) -> Decision:
+    """The route approved the draft: the decision becomes final. `details` says who
+    approved and for whom (代決), from the route."""
+    application = _locked(application)
+    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+    if decision.application_id != application.pk or decision.status != Decision.Status.PENDING:
+        raise _refuse_state("この決定案は決裁中ではありません。", "This draft is not pending.")
+    name = states.ROUTE_DECISION[decision.outcome]
+    if not states.allowed(name, application.state):
+        raise _refuse_state()
+    decision.status = Decision.Status.FINAL
+    decision.decided_at = _now()
+    decision.save(update_fields=["status", "decided_at"])
+    _set_state(
+        application,
+        name,
+        actor_kind="staff",
+        actor=actor,
+        details={
+            "decision": decision.pk,
+            "outcome": decision.outcome,
+            "route": decision.approval_reference,
+            **(details or {}),
+        },
+        content=_decision_content(decision),
+    )
+    _announce_decision(application, decision)
+    return decision
+
+
+@transaction.atomic
+def send_back_decision(
+    *, application: Application, decision: Decision, actor, recalled: bool, comment: str = ""
+) -> Application:
+    """差戻し of the draft to the drafter by the route, or 引上げ by the drafter: the review
+    continues; the draft is kept, marked withdrawn."""
+    application = _locked(application)
+    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+    if decision.application_id != application.pk or decision.status != Decision.Status.PENDING:
+        raise _refuse_state("この決定案は決裁中ではありません。", "This draft is not pending.")
+    _check_free_text(comment)
+    decision.status = Decision.Status.WITHDRAWN
+    decision.save(update_fields=["status"])
+    _set_state(
+        application,
+        "recall_decision" if recalled else "route_send_back",
+        actor_kind="staff",
+        actor=actor,
+        details={"decision": decision.pk, "has_comment": bool(comment.strip())},
+        content=comment.strip() or None,
+    )
+    return application
+
+
+def current_decision(application: Application) -> Decision | None:
+    return application.decisions.filter(status=Decision.Status.FINAL).first()
+
+
+@transaction.atomic
+def amend_decision(
+    *,
+    application: Application,
+    staff,
+    reason: str,
+    comment: str = "",
+    correction_reason: str,
+    expected_version: int | None = None,
+) -> Decision:
+    """訂正: a clerical error in a decision's text (its reason or comment) is corrected by a
+    new decision that supersedes it; the outcome cannot change this way (that needs
+    `reopen_decision`). The old text stays, and the correction is recorded."""
+    application = _locked(application, expected_version)
+    current = current_decision(application)
+    if application.state not in states.DECIDED_STATES or current is None:
+        raise _refuse_state("決定済みの申請ではありません。", "The application is not decided.")
+    if not correction_reason.strip():
+        raise CounterError("訂正の理由を入力してください。", "Give the reason for the correction.")
+    _check_decision_text(current.outcome, reason, comment)
+    _check_free_text(correction_reason)
+    current.status = Decision.Status.SUPERSEDED
+    current.save(update_fields=["status"])
+    amended = Decision.objects.create(
+        application=application,
+        outcome=current.outcome,
+        status=Decision.Status.FINAL,
+        reason=reason.strip(),
+        comment=comment.strip(),
+        instruction=current.instruction,
+        drafted_by=staff,
+        decided_at=_now(),
+        approval_reference=current.approval_reference,
+        supersedes=current,
+        correction_reason=correction_reason.strip()[:4000],
+    )
+    application.lock_version += 1
+    application.save(update_fields=["lock_version", "updated_at"])
+    record_event(
+        event_type="application.decision_amended",
+        actor_kind="staff",
+        actor_id=staff.pk,
+        subject_type="application",
+        subject_id=application.pk,
+        body_id=application.body_id,
+        content=_decision_content(amended),
+        details={
+            "decision": amended.pk,
+            "supersedes": current.pk,
+            "previous_sha256": content_hash(_decision_content(current)),
+            "correction_reason_sha256": content_hash(amended.correction_reason),
+        },
+    )
+    _notify_resident(application, "decision_corrected", state_label=State(application.state).label)
+    return amended
+
+
+@transaction.atomic
+def reopen_decision(
+    *,
+    application: Application,
+    staff,
+    correction_reason: str,
+    expected_version: int | None = None,
+) -> Application:
+    """取消し: the decision is revoked by the recorded correction procedure and the review
+    reopens; the revoked decision is kept."""
+    application = _locked(application, expected_version)
+    if not correction_reason.strip():
+        raise CounterError(
+            "取消しの理由を入力してください。", "Give the reason for the revocation."
+        )
+    _check_free_text(correction_reason)
+    if not states.allowed("reopen", application.state):
+        raise _refuse_state("決定済みの申請ではありません。", "The application is not decided.")
+    current = current_decision(application)
+    if current is not None:
+        current.status = Decision.Status.REVOKED
+        current.correction_reason = correction_reason.strip()[:4000]
+        current.save(update_fields=["status", "correction_reason"])
+    _set_state(
+        application,
+        "reopen",
+        actor_kind="staff",
+        actor=staff,
+        details={"decision": current.pk if current else None},
+        content=correction_reason.strip(),
+    )
+    _notify_resident(application, "decision_revoked", state_label=State(application.state).label)
+    return application
+
+
+def _decision_content(decision: Decision) -> dict[str, str]:
+    return {
+        "outcome": decision.outcome,
+        "reason": decision.reason,
+        "comment": decision.comment,
+        "instruction": decision.instruction,
+    }
+
+
+def _announce_decision(application: Application, decision: Decision) -> None:
+    """The resident reads the decision (reason, 教示) on their page, and a comment as a
+    message; the e-mail only says that there is a decision."""
+    if decision.comment:
+        Message.objects.create(
+            application=application,
+            author=decision.drafted_by,
+            body=decision.comment,
+            from_staff=True,
+        )
+    _notify_resident(application, "decision_made", state_label=State(application.state).label)

@@ -1,4 +1,12 @@
-"""The life cycle of an application: every transition is declared here and only here."""
+"""The life cycle of an application: every transition is declared here and only here.
+
+Who may fire a transition (`by`):
+- "resident": the applicant (or staff at the counter submitting on their behalf, recorded
+  as such);
+- "staff": a member of the unit, through the back office's services;
+- "route": the approval route (決裁ルート) completing, returning or being recalled, through
+  the callbacks the back office registers with the approvals engine.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import State
+from .models import CLOCK_STATES, OPEN_STATES, State
 
 
 @dataclass(frozen=True)
@@ -14,9 +22,11 @@ class Transition:
     name: str
     source: frozenset[str]
     target: str
-    by: str  # "resident" or "staff"
+    by: str  # "resident", "staff" or "route"
     label: object
 
+
+_REVIEWABLE = frozenset({State.UNDER_REVIEW, State.RESUBMITTED})
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
@@ -43,24 +53,82 @@ TRANSITIONS: dict[str, Transition] = {
             "resident",
             _("補正して再提出する"),
         ),
+        # A decision taken directly: only for procedures without an approval route.
+        Transition("approve", _REVIEWABLE, State.APPROVED, "staff", _("承認する")),
+        Transition("reject", _REVIEWABLE, State.REJECTED, "staff", _("不承認にする")),
+        # 返戻: the application goes back to the applicant undecided (wrong office, a 補正
+        # not answered by its date, …), with the reason.
         Transition(
-            "approve",
-            frozenset({State.UNDER_REVIEW, State.RESUBMITTED}),
-            State.APPROVED,
+            "return_to_applicant",
+            frozenset(
+                {State.SUBMITTED, State.UNDER_REVIEW, State.CORRECTION_REQUESTED, State.RESUBMITTED}
+            ),
+            State.RETURNED,
             "staff",
-            _("承認する"),
+            _("返戻する"),
+        ),
+        # 起案: the case worker's draft decision goes to the procedure's approval route.
+        Transition(
+            "propose_decision",
+            _REVIEWABLE,
+            State.AWAITING_APPROVAL,
+            "staff",
+            _("決裁に回す"),
         ),
         Transition(
-            "reject",
-            frozenset({State.UNDER_REVIEW, State.RESUBMITTED}),
+            "route_approve",
+            frozenset({State.AWAITING_APPROVAL}),
+            State.APPROVED,
+            "route",
+            _("決裁により承認"),
+        ),
+        Transition(
+            "route_reject",
+            frozenset({State.AWAITING_APPROVAL}),
             State.REJECTED,
+            "route",
+            _("決裁により不承認"),
+        ),
+        Transition(
+            "route_return",
+            frozenset({State.AWAITING_APPROVAL}),
+            State.RETURNED,
+            "route",
+            _("決裁により返戻"),
+        ),
+        # 差戻し to the drafter, or 引上げ by the drafter: the review continues.
+        Transition(
+            "route_send_back",
+            frozenset({State.AWAITING_APPROVAL}),
+            State.UNDER_REVIEW,
+            "route",
+            _("差戻し"),
+        ),
+        Transition(
+            "recall_decision",
+            frozenset({State.AWAITING_APPROVAL}),
+            State.UNDER_REVIEW,
             "staff",
-            _("不承認にする"),
+            _("引き上げる"),
+        ),
+        # 取消し of a decision by the recorded correction procedure: the review reopens.
+        Transition(
+            "reopen",
+            frozenset({State.APPROVED, State.REJECTED, State.RETURNED}),
+            State.UNDER_REVIEW,
+            "staff",
+            _("決定を取り消して審査に戻す"),
         ),
         Transition(
             "withdraw",
             frozenset(
-                {State.SUBMITTED, State.UNDER_REVIEW, State.CORRECTION_REQUESTED, State.RESUBMITTED}
+                {
+                    State.SUBMITTED,
+                    State.UNDER_REVIEW,
+                    State.CORRECTION_REQUESTED,
+                    State.RESUBMITTED,
+                    State.AWAITING_APPROVAL,
+                }
             ),
             State.WITHDRAWN,
             "resident",
@@ -69,7 +137,14 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
-FINAL_STATES = frozenset({State.APPROVED, State.REJECTED, State.WITHDRAWN})
+FINAL_STATES = frozenset({State.APPROVED, State.REJECTED, State.RETURNED, State.WITHDRAWN})
+DECIDED_STATES = frozenset({State.APPROVED, State.REJECTED, State.RETURNED})
+OPEN = frozenset(OPEN_STATES)
+CLOCK_RUNNING = frozenset(CLOCK_STATES)
+
+# The decision transitions, by outcome: taken directly, or on completion of the route.
+DIRECT_DECISION = {"approve": "approve", "reject": "reject", "return": "return_to_applicant"}
+ROUTE_DECISION = {"approve": "route_approve", "reject": "route_reject", "return": "route_return"}
 
 
 class TransitionNotAllowed(Exception):
@@ -80,12 +155,13 @@ class TransitionNotAllowed(Exception):
 
 
 def allowed(name: str, state: str) -> bool:
-    return state in TRANSITIONS[name].source
+    transition = TRANSITIONS.get(name)
+    return transition is not None and state in transition.source
 
 
 def check(name: str, state: str) -> Transition:
-    transition = TRANSITIONS[name]
-    if state not in transition.source:
+    transition = TRANSITIONS.get(name)
+    if transition is None or state not in transition.source:
         raise TransitionNotAllowed(name, state)
     return transition
 

@@ -46,11 +46,20 @@ def _display_context(request: HttpRequest) -> DisplayContext:
 
 
 def _own_application(request: HttpRequest, pk) -> Application:
-    """An application the requester may change: only the applicant's own."""
+    """An application the requester may change: only the applicant's own, or a draft a
+    staff member is entering with the resident at the counter (書かない窓口)."""
     application = selectors.application_for_resident(request.user, pk)
+    if application is None:
+        application = selectors.assisted_draft(request.user, pk)
+        if application is not None:
+            return application
     if application is None or application.applicant_id != request.user.pk:
         raise Http404
     return application
+
+
+def _assisting(request: HttpRequest, application: Application) -> bool:
+    return application.entered_by_id == request.user.pk and application.state == State.DRAFT
 
 
 def _visible_application(request: HttpRequest, pk) -> Application:
@@ -260,6 +269,9 @@ def page(request: HttpRequest, pk, page_id: str) -> HttpResponse:
             }
             return _render_page(request, application, current, raw, [], status=409)
         if action == "save" and not outcome.stay:
+            if _assisting(request, application):
+                messages.success(request, _("入力した内容を保存しました。"))
+                return redirect("backoffice:counter_overview", pk=application.pk)
             messages.success(
                 request, _("下書きを保存しました。「わたしの申請」からいつでも続きを入力できます。")
             )
@@ -344,6 +356,8 @@ def check(request: HttpRequest, pk) -> HttpResponse:
         services.check_open(version)
     except services.ProcedureClosed as exc:
         closed = _message(exc)
+    if request.method == "POST" and _assisting(request, application):
+        return redirect("backoffice:counter_overview", pk=application.pk)
     if request.method == "POST":
         try:
             application = services.submit_application(
@@ -366,6 +380,7 @@ def check(request: HttpRequest, pk) -> HttpResponse:
         "required_level": levels.LABELS[version.identity_level],
         "closed": closed,
         "demo_identity": _demo_identity_enabled(),
+        "assisting": _assisting(request, application),
     }
     return render(
         request, "counter/check.html", context, status=422 if request.method == "POST" else 200
@@ -422,6 +437,9 @@ def detail(request: HttpRequest, pk) -> HttpResponse:
         "can_withdraw": own and states.allowed("withdraw", application.state),
         "can_message": own and application.state not in states.FINAL_STATES,
         "correction": correction,
+        "decision": services.current_decision(application)
+        if application.state in states.DECIDED_STATES
+        else None,
         "date_style": _display_context(request).date_style,
         # A message that could not be sent is offered again rather than lost.
         "message_draft": request.session.pop(f"message-draft-{application.pk}", ""),
@@ -436,6 +454,12 @@ EVENT_LABELS = {
     "application.resubmit": "補正後の申請を受け付けました",
     "application.approve": "承認しました",
     "application.reject": "不承認としました",
+    "application.return_to_applicant": "返戻しました",
+    "application.route_approve": "承認しました",
+    "application.route_reject": "不承認としました",
+    "application.route_return": "返戻しました",
+    "application.decision_amended": "決定の記載を訂正しました",
+    "application.reopen": "決定を取り消し、審査をやり直しています",
     "application.withdrawn": "取り下げられました",
     "application.message_posted": "メッセージ",
 }
@@ -446,6 +470,12 @@ EVENT_LABELS_EN = {
     "application.resubmit": "Corrected application received",
     "application.approve": "Approved",
     "application.reject": "Rejected",
+    "application.return_to_applicant": "Returned",
+    "application.route_approve": "Approved",
+    "application.route_reject": "Rejected",
+    "application.route_return": "Returned",
+    "application.decision_amended": "The decision was corrected",
+    "application.reopen": "The decision was revoked; the review continues",
     "application.withdrawn": "Withdrawn",
     "application.message_posted": "Message",
 }
@@ -460,7 +490,9 @@ def _history_rows(application: Application) -> list[dict]:
             "by_staff": event.actor_kind == "staff",
         }
         for event in selectors.history(application)
-        if event.event_type != "application.message_posted"
+        # The resident's history shows what happened to their application, not the
+        # office's internal steps (notes, assignments, the route's drafts).
+        if event.event_type in labels and event.event_type != "application.message_posted"
     ]
 
 

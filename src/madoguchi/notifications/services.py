@@ -9,7 +9,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .models import OutboundEmail
+from . import templating
+from .models import OutboundEmail, StaffNotice, StaffNotificationSetting
 
 logger = logging.getLogger(__name__)
 
@@ -24,15 +25,24 @@ def queue_email(
     related_type: str = "",
     related_id: str = "",
     language: str = "ja",
+    overrides: dict | None = None,
 ) -> OutboundEmail:
     """Writes an e-mail to the outbox and queues its delivery, which runs once the
-    transaction has committed."""
+    transaction has committed. `overrides` are a procedure's own texts for its messages
+    (see templating.py); the default templates serve the others."""
     from django.conf import settings
 
     context = {"base_url": settings.MADOGUCHI_BASE_URL.rstrip("/"), **context}
-    with translation.override(language):
-        subject = render_to_string(f"notifications/email/{template}.subject.txt", context).strip()
-        body = render_to_string(f"notifications/email/{template}.txt", context)
+    own = (overrides or {}).get(template)
+    if own:
+        subject = templating.render(own["subject"], context)
+        body = templating.render(own["body"], context)
+    else:
+        with translation.override(language):
+            subject = render_to_string(
+                f"notifications/email/{template}.subject.txt", context
+            ).strip()
+            body = render_to_string(f"notifications/email/{template}.txt", context)
     email = OutboundEmail.objects.create(
         to_address=to,
         subject=" ".join(subject.split())[:200],
@@ -122,3 +132,133 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
         outcome = deliver(email_id)
         results[outcome] = results.get(outcome, 0) + 1
     return results
+
+
+@transaction.atomic
+def retry_email(*, email: OutboundEmail) -> OutboundEmail:
+    """Sends a failed e-mail again (from the outbox page): it becomes pending with a fresh
+    count of attempts."""
+    email = OutboundEmail.objects.select_for_update().get(pk=email.pk)
+    if email.status == OutboundEmail.Status.SENT:
+        return email
+    email.status = OutboundEmail.Status.PENDING
+    email.attempts = 0
+    email.next_attempt_at = timezone.now()
+    email.save(update_fields=["status", "attempts", "next_attempt_at"])
+    if _tasks_in_database():
+        from .tasks import deliver_email
+
+        deliver_email.enqueue(email.pk)
+    else:
+        transaction.on_commit(lambda: _enqueue(email.pk))
+    return email
+
+
+# --- staff notices ----------------------------------------------------------------------
+
+
+def setting_of(user) -> str:
+    found = StaffNotificationSetting.objects.filter(user=user).values_list("mode", flat=True)
+    return next(iter(found), StaffNotificationSetting.Mode.IMMEDIATE)
+
+
+@transaction.atomic
+def set_staff_mode(*, user, mode: str) -> StaffNotificationSetting:
+    if mode not in StaffNotificationSetting.Mode.values:
+        raise ValueError(f"unknown mode {mode!r}")
+    setting, _created = StaffNotificationSetting.objects.update_or_create(
+        user=user, defaults={"mode": mode}
+    )
+    return setting
+
+
+def notify_staff(
+    *,
+    users: list[int],
+    kind: str,
+    context: dict,
+    related_type: str = "",
+    related_id: str = "",
+) -> list[StaffNotice]:
+    """Tells staff members of something (template `staff_<kind>`): an e-mail now, a line
+    in tomorrow's digest, or only the notice on their home page, by each one's setting.
+    Must run in the transaction of the change it announces."""
+    from django.contrib.auth import get_user_model
+
+    if not users:
+        return []
+    recipients = (
+        get_user_model()
+        .objects.filter(pk__in=set(users), is_active=True)
+        .select_related("notification_setting")
+        .only("pk", "email", "notification_setting__mode")
+    )
+    notices = []
+    for user in recipients:
+        setting = getattr(user, "notification_setting", None)
+        mode = setting.mode if setting else StaffNotificationSetting.Mode.IMMEDIATE
+        notice = StaffNotice(
+            user=user,
+            kind=kind,
+            context=context,
+            related_type=related_type,
+            related_id=str(related_id),
+        )
+        if mode == StaffNotificationSetting.Mode.IMMEDIATE:
+            notice.email = queue_email(
+                to=user.email,
+                template=f"staff_{kind}",
+                context=context,
+                related_type=related_type,
+                related_id=related_id,
+            )
+            notice.emailed_at = timezone.now()
+        notices.append(notice)
+    return StaffNotice.objects.bulk_create(notices)
+
+
+def send_daily_digests(*, now: dt.datetime | None = None) -> int:
+    """One e-mail per staff member who chose the daily digest and has notices since the
+    last one. Each member's digest is its own transaction, and notices are locked while
+    they are taken, so two runs at once send each notice once."""
+    now = now or timezone.now()
+    users = (
+        StaffNotice.objects.filter(
+            emailed_at__isnull=True,
+            user__notification_setting__mode=StaffNotificationSetting.Mode.DAILY,
+            created_at__lte=now,
+        )
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for user_id in list(users):
+        with transaction.atomic():
+            notices = list(
+                StaffNotice.objects.select_for_update(skip_locked=True)
+                .filter(user_id=user_id, emailed_at__isnull=True, created_at__lte=now)
+                .select_related("user")
+                .order_by("created_at", "id")
+            )
+            if not notices:
+                continue
+            email = queue_email(
+                to=notices[0].user.email,
+                template="staff_digest",
+                context={
+                    "notices": [{"kind": n.kind, **n.context} for n in notices],
+                    "count": len(notices),
+                    "day": timezone.localdate(now),
+                },
+                related_type="staff_digest",
+                related_id=str(user_id),
+            )
+            StaffNotice.objects.filter(pk__in=[n.pk for n in notices]).update(
+                emailed_at=now, email=email
+            )
+            sent += 1
+    return sent
+
+
+def recent_notices(user, limit: int = 20):
+    return StaffNotice.objects.filter(user=user).order_by("-created_at", "-id")[:limit]

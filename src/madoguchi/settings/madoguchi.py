@@ -64,6 +64,8 @@ if (
 MADOGUCHI_UPLOAD_MAX_BYTES = env_int("MADOGUCHI_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 MADOGUCHI_DRAFT_RETENTION_DAYS = env_int("MADOGUCHI_DRAFT_RETENTION_DAYS", 90)
 MADOGUCHI_BENCH = env_bool("MADOGUCHI_BENCH", False)
+# The back office: an application is "due soon" when at most this many open days are left.
+MADOGUCHI_DUE_SOON_DAYS = env_int("MADOGUCHI_DUE_SOON_DAYS", 2)
 
 # Prefectures accepted in addresses besides the 47: the sample's fictional さくら県.
 MADOGUCHI_EXTRA_PREFECTURES = env_list("MADOGUCHI_EXTRA_PREFECTURES", ["さくら県"] if DEBUG else [])

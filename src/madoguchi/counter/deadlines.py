@@ -1,0 +1,92 @@
+"""Due dates from the 標準処理期間, in open days of the office (開庁日).
+
+行政手続法 第6条 sets a standard period from the day an application reaches the office;
+the time the applicant takes to answer a 補正 does not count. So:
+
+- on submission the due date is the n-th open day after the day of receipt (民法 第140条:
+  the first day is not counted; an application received on a Saturday starts counting on
+  Monday);
+- when a 補正 is requested on day P the clock stops: the open days left, those in
+  (P, due], are kept and the due date is cleared (an application waiting on its resident
+  is never "overdue");
+- when the resident resubmits on day R the clock restarts: the new due date is the open
+  day that leaves the same number of open days after R. An application that was already
+  late when the 補正 was requested stays as late (the deficit is carried over).
+
+Only the date arithmetic lives here; the services store the results on the application.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from madoguchi.core import calendar
+
+
+def due_date_for(received: dt.date, processing_days: int | None) -> dt.date | None:
+    if processing_days is None:
+        return None
+    return calendar.add_open_days(received, processing_days)
+
+
+def open_days_left(due: dt.date, on: dt.date) -> int:
+    """Open days in (on, due]; negative when `due` has passed (days of delay)."""
+    return calendar.open_days_between(on, due)
+
+
+def resume(on: dt.date, days_left: int) -> dt.date:
+    """The due date after the clock restarts on `on` with `days_left` open days."""
+    if days_left >= 0:
+        return calendar.add_open_days(on, days_left)
+    # Late already: the due date is that many open days before `on`, so that the delay
+    # shown the next day is the delay at the time of the 補正 plus one.
+    day = on
+    remaining = -days_left
+    while remaining:
+        day -= dt.timedelta(days=1)
+        if calendar.is_open_day(day):
+            remaining -= 1
+    return day
+
+
+@dataclass(frozen=True)
+class DueStatus:
+    """How an application stands against its due date, as the queue shows it."""
+
+    due_date: dt.date | None
+    paused: bool
+    days_left: int | None  # open days left (negative: days late)
+    overdue: bool
+    due_soon: bool
+
+    @property
+    def days_late(self) -> int:
+        return -self.days_left if self.overdue and self.days_left is not None else 0
+
+    @property
+    def css(self) -> str:
+        if self.paused:
+            return "paused"
+        if self.overdue:
+            return "overdue"
+        if self.due_soon:
+            return "due-soon"
+        return ""
+
+
+def status(
+    *,
+    due_date: dt.date | None,
+    paused: bool,
+    days_left_at_pause: int | None,
+    today: dt.date,
+    soon_days: int,
+    running: bool,
+) -> DueStatus:
+    if paused:
+        return DueStatus(None, True, days_left_at_pause, False, False)
+    if due_date is None or not running:
+        return DueStatus(due_date, False, None, False, False)
+    left = open_days_left(due_date, today)
+    return DueStatus(due_date, False, left, due_date < today, 0 <= left <= soon_days)
