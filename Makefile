@@ -55,6 +55,7 @@ format: $(STAMP)
 
 check-catalogue: $(STAMP)
 	$(BIN)/madoguchi procedures check src/madoguchi/sample/catalogue
+	$(BIN)/madoguchi routes check src/madoguchi/sample/routes
 
 ## lock: regenerate the lock files from pyproject.toml
 lock:

@@ -333,7 +333,7 @@ def reference_problems(
     data: Mapping[str, Any], source: yamlsource.SourceMap, file: str, *, require_body: bool
 ) -> list[Problem]:
     """Units and positions named by the route must exist (the body too, when loading)."""
-    from madoguchi.organisation.models import Body, Position, Unit
+    from madoguchi.organisation.models import DEFAULT_POSITIONS, Body, Position, Unit
 
     problems: list[Problem] = []
 
@@ -342,7 +342,9 @@ def reference_problems(
 
     try:
         body = Body.objects.filter(code=data["body"]).first()
-        known_positions = set(Position.objects.values_list("code", flat=True))
+        known_positions = set(Position.objects.values_list("code", flat=True)) | {
+            code for code, *_rest in DEFAULT_POSITIONS
+        }
     except DatabaseError:
         return problems
     if body is None:

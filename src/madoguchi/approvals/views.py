@@ -4,13 +4,15 @@ refused action shows the page again with the message and everything that was typ
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import lru_cache, wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -23,6 +25,21 @@ from madoguchi.organisation.models import Unit
 
 from . import numbering, registry, selectors, services
 from .models import ApprovalInstance, ApprovalStep, InternalDocument, Route, StepKind
+
+
+@lru_cache(maxsize=1)
+def _layout() -> str:
+    """The back office's staff layout (its menu and styles) when it is installed."""
+    try:
+        get_template("backoffice/base.html")
+    except TemplateDoesNotExist:
+        return "approvals/layout_fallback.html"
+    return "backoffice/base.html"
+
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, template, {**context, "layout": _layout()}, status=status)
+
 
 STATE_CSS = {
     "in_progress": "under_review",
@@ -93,7 +110,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "my_deputies": organisation.current_deputies(request.user),
         "section": "inbox",
     }
-    return render(request, "approvals/inbox.html", context)
+    return _render(request, "approvals/inbox.html", context)
 
 
 def _kind_label(kind: str) -> str:
@@ -203,7 +220,7 @@ def _detail_context(request: HttpRequest, instance: ApprovalInstance, **extra) -
 @staff_required
 def detail(request: HttpRequest, pk) -> HttpResponse:
     instance = _instance(request, pk)
-    return render(request, "approvals/detail.html", _detail_context(request, instance))
+    return _render(request, "approvals/detail.html", _detail_context(request, instance))
 
 
 @staff_required
@@ -261,7 +278,7 @@ def act(request: HttpRequest, step_id: int) -> HttpResponse:
             },
             refused_step=step,
         )
-        return render(request, "approvals/detail.html", context, status=exc.status)
+        return _render(request, "approvals/detail.html", context, status=exc.status)
     if selectors.can_view(request.user, step.instance):
         return redirect("approvals:detail", pk=step.instance_id)
     return redirect("approvals:inbox")
@@ -281,7 +298,7 @@ def recall(request: HttpRequest, pk) -> HttpResponse:
         messages.success(request, _("引き上げました。"))
     except services.ApprovalError as exc:
         context = _detail_context(request, instance, errors=[FormError("recall", _message(exc))])
-        return render(request, "approvals/detail.html", context, status=exc.status)
+        return _render(request, "approvals/detail.html", context, status=exc.status)
     kind = registry.get_kind(instance.kind) if registry.is_registered(instance.kind) else None
     if kind and kind.subject_url:
         return redirect(kind.subject_url(instance))
@@ -320,7 +337,7 @@ def documents(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state in STATE_CSS:
         queryset = queryset.filter(state=state)
-    return render(
+    return _render(
         request,
         "approvals/documents.html",
         {
@@ -367,7 +384,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
             "amount": "",
             "route": "",
         }
-        return render(
+        return _render(
             request,
             "approvals/document_form.html",
             _form_context(request, values=values, errors=[]),
@@ -393,7 +410,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
             return redirect("approvals:document", pk=document.pk)
         except services.ApprovalError as exc:
             errors.append(FormError(getattr(exc, "field", "") or "title", _message(exc)))
-    return render(
+    return _render(
         request,
         "approvals/document_form.html",
         _form_context(request, values=values, errors=errors),
@@ -415,7 +432,7 @@ def document_edit(request: HttpRequest, pk) -> HttpResponse:
             "route": str(document.route_id or ""),
             "version": document.version,
         }
-        return render(
+        return _render(
             request,
             "approvals/document_form.html",
             _form_context(request, values=values, errors=[], document=document),
@@ -435,7 +452,7 @@ def document_edit(request: HttpRequest, pk) -> HttpResponse:
         return redirect("approvals:document", pk=document.pk)
     except services.ApprovalError as exc:
         errors = [FormError(getattr(exc, "field", "") or "title", _message(exc))]
-        return render(
+        return _render(
             request,
             "approvals/document_form.html",
             _form_context(request, values=values, errors=errors, document=document),
@@ -465,7 +482,7 @@ def _document_context(request: HttpRequest, document: InternalDocument, **extra)
 @staff_required
 def document(request: HttpRequest, pk) -> HttpResponse:
     item = _document(request, pk)
-    return render(request, "approvals/document.html", _document_context(request, item))
+    return _render(request, "approvals/document.html", _document_context(request, item))
 
 
 def _document_action(request: HttpRequest, pk, run, success: str) -> HttpResponse:
@@ -480,7 +497,7 @@ def _document_action(request: HttpRequest, pk, run, success: str) -> HttpRespons
             errors=[FormError(getattr(exc, "field", "") or "actions", _message(exc))],
             typed_comment=request.POST.get("comment", "")[:4000],
         )
-        return render(request, "approvals/document.html", context, status=exc.status)
+        return _render(request, "approvals/document.html", context, status=exc.status)
     return redirect("approvals:document", pk=item.pk)
 
 
@@ -612,7 +629,7 @@ def delegations(request: HttpRequest) -> HttpResponse:
         "now": timezone.now(),
         "section": "delegations",
     }
-    return render(request, "approvals/delegations.html", context, status=status)
+    return _render(request, "approvals/delegations.html", context, status=status)
 
 
 @staff_required
@@ -648,7 +665,7 @@ def routes(request: HttpRequest) -> HttpResponse:
                     "kinds": [_kind_label(kind) for kind in route.current_version.subjects],
                 }
             )
-    return render(request, "approvals/routes.html", {"routes": listed, "section": "routes"})
+    return _render(request, "approvals/routes.html", {"routes": listed, "section": "routes"})
 
 
 @staff_required
@@ -675,7 +692,7 @@ def route(request: HttpRequest, body: str, identifier: str) -> HttpResponse:
                 ],
             }
         )
-    return render(
+    return _render(
         request,
         "approvals/route.html",
         {

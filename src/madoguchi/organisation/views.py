@@ -4,13 +4,15 @@ and the CSV import. Every change goes through the services, which ledger it."""
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import lru_cache, wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -20,6 +22,20 @@ from . import roles as role_specs
 from . import selectors, services
 from .forms import FormError, delegation_form
 from .models import Body, Role, StaffMembership, Unit
+
+
+@lru_cache(maxsize=1)
+def _layout() -> str:
+    """The back office's staff layout (its menu and styles) when it is installed."""
+    try:
+        get_template("backoffice/base.html")
+    except TemplateDoesNotExist:
+        return "organisation/layout_fallback.html"
+    return "backoffice/base.html"
+
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, template, {**context, "layout": _layout()}, status=status)
 
 
 def _message(error) -> str:
@@ -61,7 +77,7 @@ def home(request: HttpRequest) -> HttpResponse:
         raise Http404
     if len(bodies) == 1:
         return redirect("organisation:body", body=bodies[0].code)
-    return render(request, "organisation/home.html", {"bodies": bodies, "section": "units"})
+    return _render(request, "organisation/home.html", {"bodies": bodies, "section": "units"})
 
 
 def _tree(body: Body) -> list[dict]:
@@ -82,7 +98,7 @@ def _tree(body: Body) -> list[dict]:
 
 @administrator_required
 def body_home(request: HttpRequest, body: Body) -> HttpResponse:
-    return render(request, "organisation/body.html", _base(body, "units", tree=_tree(body)))
+    return _render(request, "organisation/body.html", _base(body, "units", tree=_tree(body)))
 
 
 UNIT_FIELDS = ("code", "name", "kind", "parent", "name_en", "document_symbol", "email", "phone")
@@ -106,7 +122,7 @@ def unit_new(request: HttpRequest, body: Body) -> HttpResponse:
     )
     if request.method != "POST":
         context["values"] = {"kind": "division", "parent": request.GET.get("parent", "")}
-        return render(request, "organisation/unit_form.html", context)
+        return _render(request, "organisation/unit_form.html", context)
     values = _unit_values(request)
     try:
         unit = services.create_unit(
@@ -125,7 +141,7 @@ def unit_new(request: HttpRequest, body: Body) -> HttpResponse:
         context.update(
             values=values, errors=[FormError(getattr(exc, "field", "") or "code", _message(exc))]
         )
-        return render(request, "organisation/unit_form.html", context, status=exc.status)
+        return _render(request, "organisation/unit_form.html", context, status=exc.status)
     messages.success(request, _("組織を登録しました。"))
     return redirect("organisation:unit", body=body.code, code=unit.code)
 
@@ -154,7 +170,7 @@ def _unit_context(body: Body, unit: Unit, **extra) -> dict:
 @administrator_required
 def unit_detail(request: HttpRequest, body: Body, code: str) -> HttpResponse:
     unit = _unit(body, code)
-    return render(request, "organisation/unit.html", _unit_context(body, unit))
+    return _render(request, "organisation/unit.html", _unit_context(body, unit))
 
 
 @administrator_required
@@ -186,7 +202,7 @@ def unit_edit(request: HttpRequest, body: Body, code: str) -> HttpResponse:
             errors=[FormError(f"unit-{getattr(exc, 'field', '') or 'name'}", _message(exc))],
         )
         context["unit_values"] = values
-        return render(request, "organisation/unit.html", context, status=exc.status)
+        return _render(request, "organisation/unit.html", context, status=exc.status)
     messages.success(request, _("組織の情報を更新しました。"))
     return redirect("organisation:unit", body=body.code, code=unit.code)
 
@@ -200,7 +216,7 @@ def unit_active(request: HttpRequest, body: Body, code: str) -> HttpResponse:
         services.set_unit_active(actor=request.user, unit=unit, active=active)
     except services.OrganisationError as exc:
         context = _unit_context(body, unit, errors=[FormError("retire", _message(exc))])
-        return render(request, "organisation/unit.html", context, status=exc.status)
+        return _render(request, "organisation/unit.html", context, status=exc.status)
     messages.success(request, _("組織を再開しました。") if active else _("組織を廃止しました。"))
     return redirect("organisation:unit", body=body.code, code=unit.code)
 
@@ -231,7 +247,7 @@ def member_add(request: HttpRequest, body: Body, code: str) -> HttpResponse:
             errors=[FormError(f"new-{getattr(exc, 'field', '') or 'email'}", _message(exc))],
             new_member=values,
         )
-        return render(request, "organisation/unit.html", context, status=exc.status)
+        return _render(request, "organisation/unit.html", context, status=exc.status)
     messages.success(request, _("職員を所属させました。"))
     return redirect("organisation:unit", body=body.code, code=unit.code)
 
@@ -262,7 +278,7 @@ def member_update(request: HttpRequest, body: Body, pk: int) -> HttpResponse:
         context = _unit_context(
             body, membership.unit, errors=[FormError(f"member-{membership.pk}", _message(exc))]
         )
-        return render(request, "organisation/unit.html", context, status=exc.status)
+        return _render(request, "organisation/unit.html", context, status=exc.status)
     messages.success(request, _("職と役割を更新しました。"))
     return redirect("organisation:unit", body=body.code, code=membership.unit.code)
 
@@ -277,7 +293,7 @@ def member_remove(request: HttpRequest, body: Body, pk: int) -> HttpResponse:
         context = _unit_context(
             body, membership.unit, errors=[FormError(f"member-{membership.pk}", _message(exc))]
         )
-        return render(request, "organisation/unit.html", context, status=exc.status)
+        return _render(request, "organisation/unit.html", context, status=exc.status)
     messages.success(request, _("所属を解除しました。"))
     return redirect("organisation:unit", body=body.code, code=membership.unit.code)
 
@@ -326,8 +342,8 @@ def positions(request: HttpRequest, body: Body) -> HttpResponse:
                 editing=request.POST.get("position", ""),
                 errors=[FormError(f"{prefix}{getattr(exc, 'field', '') or 'name'}", _message(exc))],
             )
-            return render(request, "organisation/positions.html", context, status=exc.status)
-    return render(request, "organisation/positions.html", context)
+            return _render(request, "organisation/positions.html", context, status=exc.status)
+    return _render(request, "organisation/positions.html", context)
 
 
 # --- delegations ------------------------------------------------------------------------
@@ -367,8 +383,8 @@ def delegations(request: HttpRequest, body: Body) -> HttpResponse:
             except services.OrganisationError as exc:
                 errors.append(FormError(getattr(exc, "field", "") or "principal", _message(exc)))
         context.update(values=values, errors=errors)
-        return render(request, "organisation/delegations.html", context, status=422)
-    return render(request, "organisation/delegations.html", context)
+        return _render(request, "organisation/delegations.html", context, status=422)
+    return _render(request, "organisation/delegations.html", context)
 
 
 @administrator_required
@@ -387,7 +403,7 @@ def delegation_cancel(request: HttpRequest, body: Body, pk: int) -> HttpResponse
 
 @administrator_required
 def grants(request: HttpRequest, body: Body) -> HttpResponse:
-    return render(
+    return _render(
         request,
         "organisation/grants.html",
         _base(body, "grants", grants=selectors.grant_history(body=body)[:500]),
@@ -398,7 +414,7 @@ def grants(request: HttpRequest, body: Body) -> HttpResponse:
 def import_csv(request: HttpRequest, body: Body) -> HttpResponse:
     context = _base(body, "import", problems=[], report=None)
     if request.method != "POST":
-        return render(request, "organisation/import.html", context)
+        return _render(request, "organisation/import.html", context)
     units_file, staff_file = request.FILES.get("units"), request.FILES.get("staff")
     dry_run = request.POST.get("mode", "dry_run") != "apply"
     remove_missing = request.POST.get("remove_missing") == "1"
@@ -408,7 +424,7 @@ def import_csv(request: HttpRequest, body: Body) -> HttpResponse:
     }
     if units_file is None and staff_file is None:
         context["errors"] = [FormError("units", _("組織か職員の CSV ファイルを選んでください。"))]
-        return render(request, "organisation/import.html", context, status=422)
+        return _render(request, "organisation/import.html", context, status=422)
     try:
         report = services.import_organisation(
             actor=request.user,
@@ -423,11 +439,11 @@ def import_csv(request: HttpRequest, body: Body) -> HttpResponse:
     except services.ImportRejected as exc:
         context["problems"] = exc.problems
         context["errors"] = [FormError("problems", _message(exc))]
-        return render(request, "organisation/import.html", context, status=422)
+        return _render(request, "organisation/import.html", context, status=422)
     except services.OrganisationError as exc:
         context["errors"] = [FormError(getattr(exc, "field", "") or "units", _message(exc))]
-        return render(request, "organisation/import.html", context, status=exc.status)
+        return _render(request, "organisation/import.html", context, status=exc.status)
     context["report"] = report
     if not dry_run:
         messages.success(request, _("取り込みました。"))
-    return render(request, "organisation/import.html", context)
+    return _render(request, "organisation/import.html", context)
