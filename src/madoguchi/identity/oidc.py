@@ -167,7 +167,7 @@ def _session(p: ProviderConfig, meta: dict[str, Any]) -> OAuth2Session:
     if p.auth_method == "private_key_jwt":
         session = OAuth2Session(p.client_id, p.private_key, **kwargs)
         headers = {"kid": p.private_key_id} if p.private_key_id else None
-        alg = "ES256" if "EC PRIVATE KEY" in p.private_key or '"EC"' in p.private_key else "RS256"
+        alg = oidc_config.signing_algorithm(p.private_key)
         session.register_client_auth_method(
             PrivateKeyJWT(meta["token_endpoint"], headers=headers, alg=alg)
         )

@@ -102,8 +102,13 @@ def build(raw: dict[str, Any]) -> ProviderConfig:
         raise _problem(name, "client_id is required")
     if values["auth_method"] not in AUTH_METHODS:
         raise _problem(name, f"auth_method must be one of {', '.join(AUTH_METHODS)}")
-    if values["auth_method"] == "private_key_jwt" and not values.get("private_key"):
-        raise _problem(name, "private_key_jwt needs a private key (PRIVATE_KEY_FILE)")
+    if values["auth_method"] == "private_key_jwt":
+        if not values.get("private_key"):
+            raise _problem(name, "private_key_jwt needs a private key (PRIVATE_KEY_FILE)")
+        try:
+            signing_algorithm(str(values["private_key"]))
+        except ValueError:
+            raise _problem(name, "the private key must be an RSA or EC P-256 key in PEM") from None
     if values["auth_method"] != "private_key_jwt" and not values.get("client_secret"):
         raise _problem(name, f"{values['auth_method']} needs a client secret")
     if values["level"] not in (ACCOUNT, MFA, MYNUMBER_CARD):
@@ -136,6 +141,22 @@ def build(raw: dict[str, Any]) -> ProviderConfig:
         link_by_email=_truthy(values.get("link_by_email", False)) and audience == "staff",
         timeout=float(values.get("timeout", 10)),
     )
+
+
+def signing_algorithm(private_key_pem: str) -> str:
+    """RS256 for an RSA key, ES256 for an EC P-256 key (the client assertion's alg)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(private_key_pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a PEM private key") from exc
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1":
+        return "ES256"
+    raise ValueError("unsupported key type")
 
 
 def _truthy(value: Any) -> bool:
