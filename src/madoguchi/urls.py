@@ -24,6 +24,8 @@ urlpatterns = [
     path("staff/organisation/", include("madoguchi.organisation.urls")),
     path("staff/payments/", include("madoguchi.payments.staff_urls")),
     path("staff/appointments/", include("madoguchi.appointments.staff_urls")),
+    path("staff/records/", include("madoguchi.records.urls")),
+    path("transparency/", include("madoguchi.records.public_urls")),
     path("staff/", include("madoguchi.backoffice.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -238,3 +238,19 @@ def store_upload(
 
 def open_stored(stored: StoredFile):
     return stored.file.open("rb")
+
+
+def erase_stored_file(stored: StoredFile) -> None:
+    """廃棄 of a file (records disposition): its bytes and its name are removed; the row
+    stays, with the size, the type and the SHA-256 that the ledger holds, as evidence of
+    what was lawfully destroyed. The bytes go after the commit, so a rolled-back
+    disposal loses nothing."""
+    from django.db import transaction
+
+    name = stored.file.name
+    storage = stored.file.storage
+    stored.original_name = "（廃棄済み）"
+    stored.file = ""
+    stored.save(update_fields=["original_name", "file"])
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

@@ -10,9 +10,23 @@ class RecordsConfig(AppConfig):
         # Decision 0009: the lower layers offer registries; records (layer 3) registers in
         # them — the resident's ledger panel (counter), the content behind ledger hashes
         # (ledger), and its disposition proposals as a subject of approval routes.
+        from madoguchi.approvals.registry import register_kind
         from madoguchi.counter import hooks
+        from madoguchi.ledger import content as ledger_content
 
-        from . import panels
+        from . import content, panels, services
 
         hooks.register_panel("done", "ledger", panels.ledger_panel, order=90)
         hooks.register_panel("detail", "ledger", panels.ledger_panel, order=90)
+        ledger_content.register_provider("records", content.record_content)
+        ledger_content.register_provider("files", content.stored_file_content)
+        register_kind(
+            services.DISPOSITION_KIND,
+            label="行政文書ファイルの移管・廃棄・延長",
+            on_completed=services.on_proposal_approved,
+            on_returned=services.on_proposal_returned,
+            on_recalled=services.on_proposal_returned,
+            on_cancelled=services.on_proposal_withdrawn,
+            subject_url=lambda instance: f"/staff/records/proposals/{instance.subject_id}/",
+            context_fields={"action": "措置（transfer・destroy・extend）"},
+        )

@@ -1,4 +1,5 @@
-"""Settings of the ledger (tamper-evident log) and of the access log. See docs/ledger.md."""
+"""Settings of the ledger (tamper-evident log), the access log and the records register.
+See docs/ledger.md and docs/records.md."""
 
 from __future__ import annotations
 
@@ -45,3 +46,7 @@ MADOGUCHI_LEDGER_SYNC_TIMEOUT = env_int("MADOGUCHI_LEDGER_SYNC_TIMEOUT", 10)
 # Bodies (団体コード) whose policy lets residents see the names of staff who looked at
 # their data; elsewhere they see the unit and the role only.
 MADOGUCHI_ACCESS_LOG_NAMES_FOR = env_list("MADOGUCHI_ACCESS_LOG_NAMES_FOR", [])
+
+# Records (行政文書ファイル管理簿): where 移管 packages (BagIt bags) are written for the
+# archives to collect.
+MADOGUCHI_RECORDS_ARCHIVE_DIR = env_str("MADOGUCHI_RECORDS_ARCHIVE_DIR", str(DATA_DIR / "archives"))

@@ -1,0 +1,47 @@
+"""Applications filed in the register, and the people who work on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from madoguchi.catalogue.selectors import procedure_by_identifier
+from madoguchi.counter.models import Application
+from madoguchi.counter.services import create_and_submit
+from madoguchi.identity.models import User
+
+from ..api.payloads import DOG
+
+
+@pytest.fixture
+def officer(sample):
+    return User.objects.get(email="bunsho@aoba.example.jp")
+
+
+@pytest.fixture
+def director(sample):
+    """総務課長: approves disposition proposals (route records-disposition)."""
+    return User.objects.get(email="somu.kacho@aoba.example.jp")
+
+
+def submit_dog(user, *, submitted_at: dt.datetime | None = None) -> Application:
+    application, _created = create_and_submit(
+        procedure=procedure_by_identifier("992011", "dog-registration"),
+        applicant=user,
+        answers=DOG,
+        idempotency_key=uuid.uuid4(),
+        identity_level="account",
+    )
+    if submitted_at is not None:
+        Application.objects.filter(pk=application.pk).update(submitted_at=submitted_at)
+        application.refresh_from_db()
+    return application
+
+
+@pytest.fixture
+def old_application(hanako):
+    """Submitted in 年度 2015: its 3-year file expired on 2019-03-31."""
+    return submit_dog(hanako, submitted_at=timezone.make_aware(dt.datetime(2015, 6, 1, 10, 0)))

@@ -1,0 +1,112 @@
+"""機密性 and 見読性: who may open a record's original, with a purpose, logged for the
+person; special personal data needs an explicit permission; refusals are clear and logged."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from madoguchi.identity import levels
+from madoguchi.identity.models import User
+from madoguchi.ledger.models import AccessLog, Event
+from madoguchi.records import services
+from madoguchi.records.models import Record
+
+from ..conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(user):
+    return login(user, level=levels.MFA)
+
+
+@pytest.fixture
+def record(old_application):
+    return services.file_record(kind="application", subject=old_application)
+
+
+def test_the_units_staff_open_the_original_with_a_purpose_and_the_person_sees_it(
+    record, kankyo_staff, hanako
+):
+    client = staff(kankyo_staff)
+    url = reverse("records:record", args=[record.pk])
+    ask = client.get(url)
+    assert ask.status_code == 200 and "閲覧の目的" in ask.content.decode()
+    assert not AccessLog.objects.exists()  # nothing shown yet, nothing logged
+    page = client.get(url + "?purpose=review")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "ポチ" in text  # the answers as submitted, under their procedure version
+    assert record.original_sha256 in text and "原本と一致" in text
+    access = AccessLog.objects.get()
+    assert (access.actor, access.subject_user, access.what, access.purpose) == (
+        kankyo_staff,
+        hanako,
+        "record",
+        "review",
+    )
+    mine = login(hanako).get(reverse("access_log:mine")).content.decode()
+    assert "保存文書（原本）" in mine and "生活環境課" in mine
+    download = client.get(reverse("records:record_original", args=[record.pk]) + "?purpose=review")
+    assert download.status_code == 200 and bytes(download.content) == bytes(record.original)
+    assert AccessLog.objects.count() == 2
+
+
+def test_a_purpose_from_the_list_is_required(record, kankyo_staff):
+    response = staff(kankyo_staff).get(
+        reverse("records:record", args=[record.pk]) + "?purpose=curiosity"
+    )
+    assert response.status_code == 422
+    assert "閲覧の目的を選んでください" in response.content.decode()
+    assert not AccessLog.objects.exists()
+
+
+def test_other_units_and_other_bodies_do_not_see_the_record(record, shimin_staff, prefecture_staff):
+    for user in (shimin_staff, prefecture_staff):
+        client = staff(user)
+        assert client.get(reverse("records:record", args=[record.pk])).status_code == 404
+        assert client.get(reverse("records:file", args=[record.file_id])).status_code == 404
+    assert not AccessLog.objects.exists()
+
+
+def test_special_personal_data_needs_an_explicit_permission(record, kankyo_staff, officer, sample):
+    Record.objects.filter(pk=record.pk).update(special_personal_data=True)
+    client = staff(kankyo_staff)
+    refused = client.get(reverse("records:record", args=[record.pk]) + "?purpose=review")
+    assert refused.status_code == 403
+    text = refused.content.decode()
+    assert "要配慮個人情報" in text and "閲覧の許可" in text
+    assert Event.objects.filter(
+        event_type="records.access_refused", subject_id=str(record.pk)
+    ).exists()
+    assert not AccessLog.objects.exists()
+    # The body's administrator grants it (ledgered); then the record opens.
+    administrator = User.objects.get(email="admin@aoba.example.jp")
+    with pytest.raises(Exception):  # noqa: B017 - only administrators grant
+        services.grant_special_data_permission(
+            actor=officer, user=kankyo_staff, body=record.file.body, reason="児童手当の審査"
+        )
+    grant = services.grant_special_data_permission(
+        actor=administrator, user=kankyo_staff, body=record.file.body, reason="障害福祉の審査担当"
+    )
+    assert Event.objects.filter(event_type="records.special_data_permission_granted").exists()
+    assert (
+        client.get(reverse("records:record", args=[record.pk]) + "?purpose=review").status_code
+        == 200
+    )
+    services.revoke_special_data_permission(actor=administrator, grant=grant)
+    assert (
+        client.get(reverse("records:record", args=[record.pk]) + "?purpose=review").status_code
+        == 403
+    )
+
+
+def test_records_officers_answer_audits_across_the_body(record, officer):
+    response = staff(officer).get(reverse("records:record", args=[record.pk]) + "?purpose=audit")
+    assert response.status_code == 200
+    assert AccessLog.objects.get().purpose == "audit"
+
+
+def test_residents_have_no_staff_pages(record, hanako):
+    assert login(hanako).get(reverse("records:register")).status_code == 404
