@@ -144,3 +144,34 @@ def test_a_generic_provider_logs_in_a_linked_account(oidc, taro):
     profile = ResidentProfile.objects.get(user=taro)
     assert (profile.family_name, profile.given_name) == ("佐藤", "太郎")
     assert profile.sources["family_name"]["provider"] == "generic"
+
+
+def test_values_from_the_card_are_marked_as_verified_in_the_application(oidc, hanako):
+    """Prefilled from a profile the card verified, and still unchanged: marked on the
+    check-answers page; a value the resident changes is no longer marked."""
+    from madoguchi.catalogue.selectors import procedure_by_identifier
+    from madoguchi.counter import services as counter
+    from madoguchi.identity.services import verified_answers
+
+    IdentityLink.objects.create(user=hanako, provider="card", issuer=oidc, subject="card-hanako")
+    client = Client()
+    card_log_in(client, "card-hanako")
+    application = counter.start_application(
+        procedure=procedure_by_identifier("992011", "dog-registration"),
+        applicant=hanako,
+        use_profile=True,
+    )
+    marked = verified_answers(application)
+    assert set(marked) == {"owner_name", "owner_address"}
+    page = client.get(reverse("counter:check", args=[application.pk])).content.decode()
+    assert page.count("マイナンバーカード（デジタル認証アプリ）で確認済み") == 2
+
+    application.answers["owner_address"] = {
+        **application.answers["owner_address"],
+        "street": "中央二丁目1番1号",
+    }
+    application.save()
+    assert set(verified_answers(application)) == {"owner_name"}
+    # Applying for someone else, or without consent to the profile: nothing is marked.
+    application.use_profile = False
+    assert verified_answers(application) == {}

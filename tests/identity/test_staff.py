@@ -273,3 +273,11 @@ def test_directory_log_in_of_someone_without_a_staff_account_is_refused(oidc, sa
     assert response.status_code == 403 or response.status_code == 400
     assert "職員のアカウントがありません" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_the_staff_api_in_a_browser_session_needs_the_second_factor_too(kankyo_staff):
+    client = login(kankyo_staff, level=levels.ACCOUNT)
+    response = client.get("/api/staff/queue")
+    assert response.status_code == 403
+    assert response.json()["code"] == "second_factor_required"
+    assert login(kankyo_staff).get("/api/staff/queue").status_code != 403

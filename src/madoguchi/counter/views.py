@@ -26,6 +26,7 @@ from madoguchi.catalogue.japanese import (
 from madoguchi.files.services import UploadRejected
 from madoguchi.identity import levels
 from madoguchi.identity.models import ResidentProfile
+from madoguchi.identity.services import verified_answers
 
 from . import selectors, services, states
 from .models import ApplicantRole, Application, State
@@ -381,6 +382,8 @@ def check(request: HttpRequest, pk) -> HttpResponse:
         "closed": closed,
         "demo_identity": _demo_identity_enabled(),
         "assisting": _assisting(request, application),
+        # Prefilled values still as the My Number Card gave them, marked as verified.
+        "verified": verified_answers(application),
     }
     return render(
         request, "counter/check.html", context, status=422 if request.method == "POST" else 200

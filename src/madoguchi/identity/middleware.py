@@ -20,6 +20,9 @@ from django.utils.translation import gettext as _
 from . import levels, services
 
 STAFF_PREFIXES = ("/staff/",)
+# The staff side of the JSON API, when a browser session calls it (a bearer token is an
+# integration's credential and is checked by the API itself).
+STAFF_API_PREFIXES = ("/api/staff/", "/api/approvals/")
 # Writing the session on every request would cost a database write each time.
 TOUCH_INTERVAL = 30
 
@@ -68,7 +71,10 @@ class SessionSecurityMiddleware:
         return None
 
     def _staff(self, request):
-        if not request.path.startswith(STAFF_PREFIXES) or not settings.MADOGUCHI_STAFF_MFA_REQUIRED:
+        api = request.path.startswith(STAFF_API_PREFIXES)
+        if not settings.MADOGUCHI_STAFF_MFA_REQUIRED or not (
+            api or request.path.startswith(STAFF_PREFIXES)
+        ):
             return None
         if not request.session.get(services.STAFF_KEY):
             return None
@@ -81,6 +87,16 @@ class SessionSecurityMiddleware:
             needs = "passkey"
         if needs is None:
             return None
+        if api:
+            return JsonResponse(
+                {
+                    "detail": "Staff actions need a second factor in this session / "
+                    "職員の操作には2段階認証が必要です",
+                    "code": "second_factor_required",
+                    "errors": [],
+                },
+                status=403,
+            )
         next_url = request.get_full_path() if request.method == "GET" else "/staff/"
         query = urlencode({"next": next_url, "needs": needs})
         return HttpResponseRedirect(reverse("identity:staff_second_factor") + "?" + query)

@@ -141,6 +141,32 @@ def verified_prefill(user: User) -> dict[str, dict[str, Any]]:
     return verified
 
 
+def _same_value(answer: Any, verified: Any) -> bool:
+    if isinstance(verified, dict):
+        keys = [k for k in ("family", "given", "prefecture", "city", "street") if k in verified]
+        return isinstance(answer, dict) and all(answer.get(k) == verified[k] for k in keys)
+    return answer == verified
+
+
+def verified_answers(application) -> dict[str, str]:
+    """Answers of a resident's own application that are still exactly the values an
+    identity provider verified (prefilled from the profile with consent): field id → the
+    provider's label, for marking them on the check-answers page."""
+    if not getattr(application, "use_profile", False) or application.applicant_role != "self":
+        return {}
+    verified = verified_prefill(application.applicant)
+    if not verified:
+        return {}
+    values = prefill_values(application.applicant)
+    marked = {}
+    for field_id, spec in application.procedure_version.spec.fields.items():
+        key = spec.get("prefill")
+        answer = application.answers.get(field_id)
+        if key in verified and answer is not None and _same_value(answer, values.get(key)):
+            marked[field_id] = str(verified[key].get("label", ""))
+    return marked
+
+
 @transaction.atomic
 def update_profile(
     *,
