@@ -170,6 +170,7 @@ def test_adding_and_renaming_positions(admin):
     )
     shusa.refresh_from_db()
     assert shusa.rank == 26
+    assert admin.post(url, {"position": "abc", "name": "x", "rank": "1"}).status_code == 404
     refused = admin.post(url, {"position": shusa.pk, "name": "課長", "rank": "26"})
     assert (
         refused.status_code == 422

@@ -310,7 +310,8 @@ def positions(request: HttpRequest, body: Body) -> HttpResponse:
         }
         try:
             if request.POST.get("position"):
-                position = selectors.positions().filter(pk=request.POST["position"]).first()
+                key = request.POST["position"]
+                position = selectors.positions().filter(pk=key).first() if key.isdigit() else None
                 if position is None:
                     raise Http404
                 services.update_position(
