@@ -36,9 +36,16 @@ def start_payment(
     )
 
 
+def provider_url(response) -> str:
+    """The link to the provider's page on our page before leaving for it."""
+    assert response.status_code == 200, response.content.decode()[:2000]
+    match = re.search(r'href="([^"]+)"[^>]*data-testid="provider-link"', response.content.decode())
+    assert match, response.content.decode()[:2000]
+    return match[1]
+
+
 def session_id_of(response) -> str:
-    assert response.status_code == 303, response.content.decode()[:2000]
-    return response["Location"].rstrip("/").split("/")[-1]
+    return provider_url(response).rstrip("/").split("/")[-1]
 
 
 def return_path(location: str) -> str:

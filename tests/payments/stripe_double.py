@@ -408,7 +408,17 @@ class StripeDouble:
             if session is None or session["status"] != "open":
                 return self._html(handler, 410, "このお支払いは終了しています。")
             if method == "GET":
-                return self._html(handler, 200, f"{session['amount_total']}円のお支払い")
+                # Stripe's hosted page, reduced to what a test needs: a card that works
+                # and one that is declined.
+                return self._html(
+                    handler,
+                    200,
+                    f"{session['amount_total']}円のお支払い</p>"
+                    f'<form method="post"><label for="card">カード</label>'
+                    f'<select id="card" name="card"><option value="success">4242</option>'
+                    f'<option value="decline">0002</option></select>'
+                    f'<button type="submit">支払う</button></form><p>',
+                )
             intent_data = session["_intent_data"]
             intent = self.intents.get(session["payment_intent"] or "") or {
                 "id": "pi_test_" + secrets.token_hex(12),

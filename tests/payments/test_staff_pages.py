@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi.payments import services
-from madoguchi.payments.models import Payment, Refund, Status
+from madoguchi.payments.models import Fee, Payment, Refund, Status
 from tests.conftest import login
 
 from .helpers import fill_certificate, return_path, session_id_of, start_payment
@@ -108,7 +108,9 @@ def test_mismatches_are_flagged_for_staff(
     assert "該当する納付番号のない振込" in text
 
 
-def test_a_full_and_a_partial_refund_at_the_provider(day_of_payments, stripe, shimin_staff):
+def test_a_full_and_a_partial_refund_at_the_provider(
+    day_of_payments, stripe, shimin_staff, django_capture_on_commit_callbacks
+):
     card = day_of_payments.get(method="card")
     client = login(shimin_staff)
     url = reverse("payments_staff:fee", args=[card.fee.application_id])
@@ -118,14 +120,20 @@ def test_a_full_and_a_partial_refund_at_the_provider(day_of_payments, stripe, sh
     assert too_much.status_code == 422
     text = too_much.content.decode()
     assert "還付額は1円以上600円以下で" in text and "誤って二通分" in text  # kept as typed
-    client.post(
-        url, {"action": "refund", "payment": card.pk, "amount": "300", "reason": "一通分の取消し"}
-    )
+    # The refund is sent to the provider once the staff's transaction has committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url,
+            {"action": "refund", "payment": card.pk, "amount": "300", "reason": "一通分の取消し"},
+        )
     card.refresh_from_db()
     assert card.status == Status.PARTIALLY_REFUNDED and card.refunded_amount == 300
     (refund,) = stripe.refunds.values()
     assert refund["amount"] == 300 and refund["payment_intent"] == card.provider_payment_id
-    client.post(url, {"action": "refund", "payment": card.pk, "amount": "300", "reason": "残り"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url, {"action": "refund", "payment": card.pk, "amount": "300", "reason": "残り"}
+        )
     card.refresh_from_db()
     assert card.status == Status.REFUNDED and card.refunded_amount == 600
     assert len(stripe.refunds) == 2
@@ -133,10 +141,21 @@ def test_a_full_and_a_partial_refund_at_the_provider(day_of_payments, stripe, sh
     for refund in Refund.objects.all():
         services.send_refund(refund=refund)
     assert len(stripe.refunds) == 2
-    assert (
-        card.fee.state == "refunded"
-        or card.fee.__class__.objects.get(pk=card.fee_id).state == "refunded"
-    )
+    assert Fee.objects.get(pk=card.fee_id).state == Fee.State.REFUNDED
+
+
+def test_a_refund_left_pending_by_a_provider_timeout_is_sent_by_the_reconciliation(
+    day_of_payments, stripe, shimin_staff, django_capture_on_commit_callbacks
+):
+    card = day_of_payments.get(method="card")
+    stripe.fail_next(503)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_refund(payment=card, staff=shimin_staff, amount=600, reason="取下げ")
+    assert Refund.objects.get().status == Refund.Status.PENDING
+    services.reconcile()
+    assert Refund.objects.get().status == Refund.Status.SUCCEEDED
+    card.refresh_from_db()
+    assert card.status == Status.REFUNDED and len(stripe.refunds) == 1
 
 
 def test_a_refund_of_a_counter_payment_is_completed_by_staff(day_of_payments, shimin_staff):
@@ -183,11 +202,13 @@ def test_the_receipt_pdf_embeds_the_fonts(day_of_payments, hanako_client, tmp_pa
     path = tmp_path / "receipt.pdf"
     path.write_bytes(response.content)
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
-    assert "BIZUDGothic" in fonts.stdout
+    # The issuance renderer's fonts (BIZ UDゴシック by file path), embedded as subsets.
+    embedded = [line for line in fonts.stdout.splitlines() if "madoguchi-gothic" in line]
+    assert embedded and all("TrueType" in line and " yes yes " in line for line in embedded)
     text = subprocess.run(
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "領収書" in text and "600" in text and card.receipt.number in text
+    assert "領 収 書" in text and "¥600" in text and card.receipt.number in text
     assert "あおば市長" in text
 
 

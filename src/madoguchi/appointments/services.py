@@ -233,7 +233,7 @@ def reserve(
     booking (a double click, a resent request). Raises SlotFull when the last place went
     to someone else."""
     guest_email = guest_email.strip().lower()
-    existing = Booking.objects.filter(idempotency_key=idempotency_key).first()
+    existing = next(iter(Booking.objects.filter(idempotency_key=idempotency_key)[:1]), None)
     if existing is not None:
         same_owner = (user is not None and existing.user_id == user.pk) or (
             user is None and existing.guest_email == guest_email
@@ -256,6 +256,12 @@ def reserve(
                 "この申請の予約は既にあります。予約の変更をご利用ください。",
                 "This application already has a booking; change it instead.",
             )
+    # When the first place of the visit is gone, the answer is "full" at once (one
+    # query): the common answer when many race for the last places.
+    if BookingSeat.objects.filter(counter=counter, starts_at=starts_at).count() >= (
+        counter.capacity
+    ):
+        raise SlotFull()
     minutes = visit_minutes(counter=counter, procedure=procedure)
     slot = _check_slot(counter, starts_at, minutes, staff=staff is not None, now=now)
     for _attempt in range(5):

@@ -173,15 +173,12 @@ def daily_totals(user, day: dt.date) -> DailyTotals:
 
 
 def _procedure_names(user) -> dict[str, str]:
-    names = {}
-    for fee in (
-        fees_for_staff(user)
-        .select_related("procedure__current_version")
-        .only("procedure__identifier", "procedure__current_version__name")
-        .distinct()[:500]
-    ):
-        names[fee.procedure.identifier] = fee.procedure.current_version.name
-    return names
+    from madoguchi.catalogue.models import Procedure
+
+    procedures = Procedure.objects.filter(
+        pk__in=fees_for_staff(user).values("procedure_id")
+    ).select_related("current_version")
+    return {p.identifier: p.current_version.name for p in procedures if p.current_version_id}
 
 
 @dataclass

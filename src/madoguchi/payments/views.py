@@ -9,7 +9,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -22,7 +22,7 @@ from madoguchi.counter.models import State as ApplicationState
 from madoguchi.counter.services import CounterError
 from madoguchi.identity import levels
 
-from . import receipts, selectors, services
+from . import receipts, registry, selectors, services
 from .models import Status
 
 logger = logging.getLogger(__name__)
@@ -74,10 +74,21 @@ def start(request: HttpRequest, application_id) -> HttpResponse:
         messages.error(request, _message(exc))
         return redirect(_back_to(application))
     if url:
-        # The provider's own page (303: the browser follows it with a GET).
-        response = HttpResponseRedirect(url)
-        response.status_code = 303
-        return response
+        # A page with a link to the provider's, not a redirect: the site's CSP allows
+        # forms to post only to this site (form-action 'self'), and a browser applies that
+        # to a redirect after the form too. The resident also sees that they now leave
+        # for the payment service's site.
+        return render(
+            request,
+            "payments/leave_for_provider.html",
+            {
+                "payment": payment,
+                "url": url,
+                "provider": registry.get(payment.provider),
+                "application": application,
+                "version": application.procedure_version,
+            },
+        )
     return redirect("payments:detail", pk=payment.pk)
 
 
