@@ -37,7 +37,7 @@ $(OIDC_PROVIDER): tests/identity/oidc_provider/package-lock.json
 	else echo "npm not found: the OpenID Connect tests will be skipped (install Node.js 20+ and npm)"; fi
 
 # Each benchmark is a script that writes its own section of docs/benchmarks.md.
-BENCH_SCRIPTS := bench/run.py bench/booking.py
+BENCH_SCRIPTS := bench/run.py bench/booking.py bench/documents.py
 
 ## bench: every benchmark against PostgreSQL; writes docs/benchmarks.md (exit 1 if a target is missed)
 bench: $(STAMP)
@@ -72,7 +72,7 @@ messages: $(STAMP)
 # haproxy (two web nodes behind a load balancer in the fault tests) and nodejs (the test
 # OpenID Connect provider; it needs npm too, which Debian packages apart as `npm`).
 DEBIAN_PACKAGES := chromium wrk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
-	fonts-morisawa-bizud-gothic fonts-ipamj-mincho softhsm2 haproxy nodejs
+	fonts-morisawa-bizud-gothic fonts-ipamj-mincho softhsm2 haproxy nodejs libnss3-tools
 
 ## system-deps: install the Debian packages that are missing (needs root; quick when none is)
 system-deps:

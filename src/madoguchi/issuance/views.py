@@ -204,10 +204,10 @@ def _log_access(request, document) -> None:
                 actor=request.user,
                 unit=document.unit,
                 subject_user=document.application.applicant,
-                what="issued_document",
+                what="document",
                 object_type="document",
                 object_id=str(document.pk),
-                purpose="review",
+                purpose="issuance",
             )
     except Exception as exc:  # an unknown purpose or kind must not block the download
         import logging

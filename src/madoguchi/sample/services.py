@@ -81,6 +81,10 @@ def load_sample(*, with_applications: bool = True) -> None:
 
     load_payments(with_applications=with_applications)
     load_appointments(with_applications=with_applications)
+    # Approved applications with issued, signed documents (one revoked).
+    from madoguchi.issuance.sample import load_sample as load_documents
+
+    load_documents(with_applications=with_applications)
 
 
 def _sample_applications() -> None:
