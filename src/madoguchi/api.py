@@ -15,6 +15,7 @@ from madoguchi.counter.api import router as counter_router
 from madoguchi.counter.services import CounterError, IncompleteApplication, InvalidAnswers
 from madoguchi.issuance.api import router as issuance_router
 from madoguchi.ledger.api import router as ledger_router
+from madoguchi.payments.api import router as payments_router
 from madoguchi.records.api import router as records_router
 
 api = NinjaAPI(
@@ -32,6 +33,7 @@ api.add_router("", staff_router)
 api.add_router("", ledger_router)
 api.add_router("", records_router)
 api.add_router("", appointments_router)
+api.add_router("", payments_router)
 
 
 def _error(

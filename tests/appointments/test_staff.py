@@ -163,3 +163,17 @@ def test_staff_of_other_units_see_nothing(counter, hanako, kankyo_staff, hanako_
         == 404
     )
     assert hanako_client.get(reverse("appointments_staff:home")).status_code == 404
+
+
+def test_an_approver_sees_the_list_but_cannot_check_in(counter, hanako):
+    from madoguchi.identity.models import User
+
+    booking = book(counter, hanako, at(open_day(), 9))
+    approver = login(User.objects.get(email="shimin.kacho@aoba.example.jp"))
+    assert approver.get(reverse("appointments_staff:booking", args=[booking.pk])).status_code == 200
+    response = approver.post(
+        reverse("appointments_staff:act", args=[booking.pk]), {"action": "cancel"}, follow=True
+    )
+    assert "この操作の権限がありません" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.BOOKED

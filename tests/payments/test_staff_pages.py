@@ -270,3 +270,19 @@ def test_bank_statement_upload_page(
         {"body": "992011", "received_on": "2026-12-01", "amount": "abc", "payer": "X"},
     )
     assert by_hand.status_code == 422 and 'value="abc"' in by_hand.content.decode()
+
+
+def test_an_approver_sees_the_fee_but_cannot_record_or_refund(
+    day_of_payments, certificate, no_card, hanako_client
+):
+    from madoguchi.identity.models import User
+
+    approver = login(User.objects.get(email="shimin.kacho@aoba.example.jp"))
+    counter_payment = day_of_payments.get(method="counter")
+    url = reverse("payments_staff:fee", args=[counter_payment.fee.application_id])
+    assert approver.get(url).status_code == 200
+    refused = approver.post(
+        url, {"action": "refund", "payment": counter_payment.pk, "amount": "600", "reason": "x"}
+    )
+    assert refused.status_code == 403 and "この操作の権限がありません" in refused.content.decode()
+    assert not Refund.objects.exists()

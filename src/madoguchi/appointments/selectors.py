@@ -8,9 +8,7 @@ import uuid
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from madoguchi.organisation.selectors import visible_units
-
-from . import slots
+from . import permissions, slots
 from .models import Booking, Counter
 
 
@@ -56,8 +54,11 @@ def active_booking_for_application(application) -> Booking | None:
 
 
 def counters_for_staff(user) -> QuerySet[Counter]:
-    """The counters run by the staff member's units (and the units below them)."""
-    return Counter.objects.filter(unit__in=visible_units(user)).select_related("body", "unit")
+    """The counters run by units where a role of the staff member may view applications
+    (and the units below; appointments.permissions)."""
+    return Counter.objects.filter(
+        unit__in=permissions.units_with(user, permissions.VIEW)
+    ).select_related("body", "unit")
 
 
 def counter_for_staff(user, counter_id) -> Counter | None:

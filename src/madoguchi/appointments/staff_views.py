@@ -22,7 +22,7 @@ from madoguchi.catalogue.fieldtypes import DisplayContext
 from madoguchi.counter.services import CounterError
 from madoguchi.organisation.selectors import is_staff_member
 
-from . import selectors, services, slots
+from . import permissions, selectors, services, slots
 from .models import Booking, Closure, SlotBlock
 from .views import _date, _finish, _moment, choice_context
 
@@ -36,6 +36,19 @@ def staff_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+class NotPermitted(services.AppointmentError):
+    status = 403
+    code = "forbidden"
+
+
+def _require_process(user, counter) -> None:
+    if not permissions.may(user, permissions.PROCESS, counter.unit):
+        raise NotPermitted(
+            "この操作の権限がありません（申請を処理する役割が必要です）。",
+            "You may not do this (a role that processes applications is needed).",
+        )
 
 
 def _message(error: CounterError) -> str:
@@ -108,6 +121,7 @@ def act(request: HttpRequest, pk) -> HttpResponse:
         raise Http404
     action = request.POST.get("action", "")
     try:
+        _require_process(request.user, found.counter)
         if action == "check_in":
             services.check_in(booking=found, staff=request.user)
             messages.success(request, _("来庁を受け付けました。"))
@@ -151,6 +165,7 @@ def move(request: HttpRequest, pk) -> HttpResponse:
             )
         else:
             try:
+                _require_process(request.user, found.counter)
                 services.reschedule(
                     booking=found, starts_at=starts_at, actor=request.user, by_staff=True
                 )
@@ -183,6 +198,7 @@ def check_in_by_code(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     if request.method == "POST":
         try:
+            _require_process(request.user, found.counter)
             services.check_in(booking=found, staff=request.user)
             messages.success(request, _("来庁を受け付けました。"))
             return redirect("appointments_staff:booking", pk=found.pk)
@@ -208,6 +224,7 @@ def blocks(request: HttpRequest, counter_id: int) -> HttpResponse:
         action = request.POST.get("action", "")
         day = _date(values.get("day"))
         try:
+            _require_process(request.user, counter)
             if action == "unblock":
                 block = SlotBlock.objects.filter(
                     counter=counter, pk=values.get("block") or 0

@@ -11,8 +11,8 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from madoguchi.ledger.services import events_for
-from madoguchi.organisation.selectors import visible_units
 
+from . import permissions
 from .models import (
     SETTLED_STATUSES,
     BankReceipt,
@@ -58,9 +58,9 @@ def payment_for_resident(user, payment_id) -> Payment | None:
 
 
 def staff_units(user):
-    """The units whose fees a staff member handles: those whose applications they see
-    (organisation's rule: their units and every unit below)."""
-    return visible_units(user)
+    """The units whose fees a staff member sees: where a role of theirs may view
+    applications (and the units below; payments.permissions)."""
+    return permissions.units_with(user, permissions.VIEW)
 
 
 def fees_for_staff(user) -> QuerySet[Fee]:

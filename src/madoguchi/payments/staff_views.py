@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.counter.services import CounterError
 from madoguchi.organisation.selectors import is_staff_member
 
-from . import receipts, selectors, services
+from . import permissions, receipts, selectors, services
 from .models import BankReceipt, Refund
 
 MAX_EXPORT_DAYS = 400
@@ -155,7 +155,8 @@ def fee_detail(request: HttpRequest, application_id) -> HttpResponse:
             context = _fee_context(request, fee)
             context["values"] = values
             context["errors"] = [{"action": action, "message": _message(exc)}]
-            return render(request, "payments/staff/fee.html", context, status=422)
+            status = 403 if isinstance(exc, NotPermitted) else 422
+            return render(request, "payments/staff/fee.html", context, status=status)
     return render(request, "payments/staff/fee.html", context)
 
 
@@ -170,8 +171,22 @@ def _amount(text: str) -> int:
     return int(cleaned)
 
 
+class NotPermitted(services.PaymentError):
+    status = 403
+    code = "forbidden"
+
+
+def _require_process(user, unit) -> None:
+    if not permissions.may(user, permissions.PROCESS, unit):
+        raise NotPermitted(
+            "この操作の権限がありません（申請を処理する役割が必要です）。",
+            "You may not do this (a role that processes applications is needed).",
+        )
+
+
 def _act(request, fee, action: str, values: dict) -> None:
     staff = request.user
+    _require_process(staff, fee.unit)
     if action == "record":
         paid_on = _date(values.get("paid_on")) if values.get("paid_on") else None
         if values.get("paid_on") and paid_on is None:
@@ -262,6 +277,14 @@ def bank(request: HttpRequest) -> HttpResponse:
         try:
             if body is None:
                 raise services.PaymentError("団体を選んでください。", "Choose the body.")
+            if (
+                not permissions.units_with(request.user, permissions.PROCESS)
+                .filter(body=body)
+                .exists()
+            ):
+                raise NotPermitted(
+                    "入金明細を取り込む権限がありません。", "You may not import statements."
+                )
             if request.FILES.get("statement"):
                 upload = request.FILES["statement"]
                 if upload.size > MAX_STATEMENT_BYTES:
@@ -315,6 +338,12 @@ def resolve_bank_line(request: HttpRequest, pk: int) -> HttpResponse:
     if line is None:
         raise Http404
     try:
+        if (
+            not permissions.units_with(request.user, permissions.PROCESS)
+            .filter(body_id=line.body_id)
+            .exists()
+        ):
+            raise NotPermitted("この操作の権限がありません。", "You may not do this.")
         services.resolve_bank_receipt(
             receipt=line, staff=request.user, note=request.POST.get("note", "")[:500]
         )
