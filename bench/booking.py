@@ -345,7 +345,7 @@ def report(result: dict) -> str:
         "1,000 connections are opened first and the requests sent at the same instant from one "
         "asyncio client on the same machine; 100 requests aim at each of the 10 slots. A place "
         "is a row whose (counter, slot, seat) is unique, so the database decides who gets it: "
-        "no lock is held to count places (docs/decisions/0011-booking-capacity.md). Latency "
+        "no lock is held to count places (docs/decisions/0019-booking-capacity-as-a-constraint.md). Latency "
         "counts from sending to the complete answer and includes waiting for a free worker "
         "(1,000 requests queue for 4 workers), so it is mostly queueing: p99 is about the "
         "time to serve all of them. When other processes used a large share of the machine "

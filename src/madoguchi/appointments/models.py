@@ -3,7 +3,7 @@
 Capacity is a database invariant, not a count checked in Python: each booking holds one
 `BookingSeat` per slot it covers, and (counter, slot start, seat number) is unique with
 seat numbers 1…capacity. However many requests race for the last place, only as many
-inserts as there are seats can succeed (decision 0011).
+inserts as there are seats can succeed (decision 0019).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Payments and appointments (layer 3) register here in their `AppConfig.ready()`:
 - transition guards: a rule that refuses a transition of the application, e.g. no review
   before a fee that must be paid first is paid. Guards raise `CounterError`.
 
-See docs/decisions/0010-fees-before-review-and-resident-panels.md.
+See docs/decisions/0018-fees-before-review-and-resident-panels.md.
 """
 
 from __future__ import annotations

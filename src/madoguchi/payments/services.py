@@ -1,6 +1,6 @@
 """Business rules of fees and payments. Views, the API, the CLI and tasks call these.
 
-The flows (docs/payments.md, decision 0010):
+The flows (docs/payments.md, decision 0018):
 - A card payment started on the check-answers page pays for a draft: the provider only
   authorises it; once authorised, the draft is submitted, and only a submitted
   application's payment is captured. A refused submission cancels the authorisation:
