@@ -45,6 +45,7 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = MADOGUCHI_REAUTH_MAX_AGE
 MFA_ADAPTER = "madoguchi.identity.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_FORMS = {"add_webauthn": "madoguchi.identity.mfa_forms.AddPasskeyForm"}
 MFA_TOTP_ISSUER = "madoguchi"
 # One period either side, for phones whose clock is a little off.
 MFA_TOTP_TOLERANCE = 1
