@@ -86,7 +86,12 @@ def _log_in(request: HttpRequest, user, authenticated: Authenticated) -> None:
             _("このアカウントは利用できません。"), "The account is not active.", code="inactive"
         )
     services.record_authentication(
-        request, user, "oidc", provider=authenticated.provider.name, acr=authenticated.acr
+        request,
+        user,
+        "oidc",
+        provider=authenticated.provider.name,
+        acr=authenticated.acr,
+        level=authenticated.level,
     )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     levels.raise_session_level(request, authenticated.level)
@@ -136,12 +141,15 @@ def _for_current_user(request: HttpRequest, authenticated: Authenticated, intent
                 code="not_linked",
             )
         services.record_authentication(
-            request, user, "oidc", provider=authenticated.provider.name, reauthenticated=True
+            request,
+            user,
+            "oidc",
+            provider=authenticated.provider.name,
+            level=authenticated.level,
+            reauthenticated=True,
         )
         levels.raise_session_level(request, authenticated.level)
-        from allauth.account.internal.flows.reauthentication import resume_request
-
-        return resume_request(request) or redirect(next_url or "identity:account")
+        return _resume(request, next_url, default="identity:account")
     if link is None:
         link = services.link_identity(
             user=user,
@@ -155,12 +163,30 @@ def _for_current_user(request: HttpRequest, authenticated: Authenticated, intent
             % {"provider": authenticated.provider.label},
         )
     services.touch_link(link)
-    services.record_authentication(request, user, "oidc", provider=authenticated.provider.name)
+    services.record_authentication(
+        request, user, "oidc", provider=authenticated.provider.name, level=authenticated.level
+    )
     levels.raise_session_level(request, authenticated.level)
     if intent == "step_up" and levels.satisfies(authenticated.level, levels.MYNUMBER_CARD):
         messages.success(request, _("マイナンバーカードで本人確認ができました。"))
     _apply_claims(request, user, authenticated)
     return redirect(next_url or "identity:account")
+
+
+def _resume(request: HttpRequest, next_url: str, *, default: str) -> HttpResponse:
+    """After re-authentication, the request that asked for it (a POST with what was typed)
+    runs now, as allauth's own re-authentication pages do."""
+    from allauth.account.internal.flows.reauthentication import STATE_SESSION_KEY
+    from allauth.core.internal.httpkit import deserialize_request
+    from allauth.core.internal.urlkit import script_aware_resolve
+
+    state = request.session.pop(STATE_SESSION_KEY, None)
+    if next_url and state and "request" in state:
+        suspended = deserialize_request(state["request"], request)
+        if suspended.path == next_url.split("?")[0]:
+            resolved = script_aware_resolve(suspended.path)
+            return resolved.func(suspended, *resolved.args, **resolved.kwargs)
+    return redirect(next_url or default)
 
 
 def _apply_claims(request: HttpRequest, user, authenticated: Authenticated) -> None:
@@ -194,12 +220,15 @@ def _staff_login(request: HttpRequest, authenticated: Authenticated, intent, nex
                 _("別の職員のログインです。"), "Another staff member's log-in.", code="other"
             )
         services.record_authentication(
-            request, user, "oidc", provider=authenticated.provider.name, reauthenticated=True
+            request,
+            user,
+            "oidc",
+            provider=authenticated.provider.name,
+            level=authenticated.level,
+            reauthenticated=True,
         )
         levels.raise_session_level(request, authenticated.level)
-        from allauth.account.internal.flows.reauthentication import resume_request
-
-        return resume_request(request) or redirect(next_url or "backoffice:home")
+        return _resume(request, next_url, default="backoffice:home")
     _log_in(request, user, authenticated)
     return redirect(next_url or "backoffice:home")
 
@@ -287,7 +316,11 @@ def link_confirm(request: HttpRequest) -> HttpResponse:
         return _error(request, exc)
     request.session.pop(PENDING_KEY, None)
     services.record_authentication(
-        request, request.user, "oidc", provider=authenticated.provider.name
+        request,
+        request.user,
+        "oidc",
+        provider=authenticated.provider.name,
+        level=authenticated.level,
     )
     levels.raise_session_level(request, authenticated.level)
     _apply_claims(request, request.user, authenticated)

@@ -6,6 +6,7 @@ come from the counter, the access log from the ledger, through the registry.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,11 @@ from .registry import Kept, PersonalData, personal_data_source, personal_data_so
 
 
 def _date(value) -> str:
-    return services._date(value)
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else str(value)
 
 
 def _profile_rows(user: User) -> Iterable[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 from functools import wraps
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from madoguchi.ledger.services import record_event
 
+from . import levels
 from .models import IdentityLink, ResidentProfile, StaffSecurityPolicy, User
 
 
@@ -259,7 +259,12 @@ def recently_authenticated(
     limit = settings.MADOGUCHI_REAUTH_MAX_AGE if max_age is None else max_age
     now = time.time()
     for record in authentication_records(request):
-        if second_factor and record.get("method") not in ("mfa", "oidc"):
+        # A provider counts as a second factor only where it reached `mfa` or the card.
+        strong = record.get("method") == "mfa" or (
+            record.get("method") == "oidc"
+            and record.get("level") in (levels.MFA, levels.MYNUMBER_CARD)
+        )
+        if second_factor and not strong:
             continue
         if now - float(record.get("at", 0)) < limit:
             return True
@@ -620,14 +625,3 @@ def totp_code(secret: str, at: float | None = None) -> str:
     offset = digest[-1] & 0x0F
     number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
     return f"{number % 1_000_000:06d}"
-
-
-# --- the person's data: download and deletion -----------------------------------------
-
-
-def _date(value) -> str:
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return "" if value is None else str(value)

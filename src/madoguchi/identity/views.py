@@ -45,10 +45,6 @@ def safe_next(request: HttpRequest, default: str = "/applications/") -> str:
     return default
 
 
-# Kept for callers of the earlier name.
-_safe_next = safe_next
-
-
 def _source_rows(profile) -> list[dict]:
     rows = []
     for key, label in PROFILE_SOURCE_FIELDS:
