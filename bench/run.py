@@ -248,19 +248,26 @@ def post_once(url: str, body: bytes, token: str) -> tuple[int, str]:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-@dataclass
-class CpuSample:
-    # CPU ticks (utime, stime) per process: the gunicorn process group, and every process
-    # named postgres. Compared pid by pid: a process that ends between two samples is
-    # lost (its CPU is counted as "other"), one that starts counts from zero.
-    server: dict[int, tuple[int, int]]
-    postgres: dict[int, tuple[int, int]]
-    machine_busy: float  # seconds, of the whole machine (/proc/stat), steal included
-    children: float  # seconds, of this script's waited-for children (wrk)
-    at: float  # time.monotonic()
+def _postgres_counts(cmdline: str, database: str | None) -> bool:
+    """Whether a postgres process works for the benchmark: the postmaster and its
+    auxiliary processes (WAL writer, checkpointer, autovacuum ...), and the client backends
+    of the benchmark's database; not the backends of other databases on the same
+    cluster (another project's tests, say). Without a database, every postgres process."""
+    if database is None:
+        return True
+    title = cmdline.replace("\0", " ").strip()
+    if not title.startswith("postgres: "):
+        return True  # the postmaster: /usr/lib/postgresql/N/bin/postgres -D ...
+    words = title[len("postgres: ") :].split()
+    if words and words[0].endswith(":"):
+        words = words[1:]  # the cluster_name, as Debian sets it: "15/main:"
+    # A client backend: "<user> <database> <host>(<port>)|[local] <activity>".
+    if len(words) >= 3 and (words[2].endswith(")") or words[2] == "[local]"):
+        return words[1] == database
+    return True
 
 
-def _process_ticks(server_pgid: int):
+def _process_ticks(server_pgid: int, database: str | None):
     server: dict[int, tuple[int, int]] = {}
     postgres: dict[int, tuple[int, int]] = {}
     for entry in os.scandir("/proc"):
@@ -268,22 +275,35 @@ def _process_ticks(server_pgid: int):
             continue
         try:
             stat = Path(entry.path, "stat").read_text()
-        except OSError:
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            rest = stat[stat.rindex(")") + 2 :].split()
+            ticks = (int(rest[11]), int(rest[12]))  # utime, stime
+            if int(rest[2]) == server_pgid:
+                server[int(entry.name)] = ticks
+            elif comm == "postgres":
+                cmdline = Path(entry.path, "cmdline").read_text(errors="replace")
+                if _postgres_counts(cmdline, database):
+                    postgres[int(entry.name)] = ticks
+        except (OSError, ValueError, IndexError):
             continue  # the process ended meanwhile
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        rest = stat[stat.rindex(")") + 2 :].split()
-        ticks = (int(rest[11]), int(rest[12]))  # utime, stime
-        if int(rest[2]) == server_pgid:
-            server[int(entry.name)] = ticks
-        elif comm == "postgres":
-            postgres[int(entry.name)] = ticks
     return server, postgres
 
 
-def cpu_sample(server_pgid: int) -> CpuSample:
+@dataclass
+class CpuSample:
+    # CPU ticks (utime, stime) per process: the gunicorn process group, and the postgres
+    # processes that work for the benchmark (see _postgres_counts).
+    server: dict[int, tuple[int, int]]
+    postgres: dict[int, tuple[int, int]]
+    machine_busy: float  # seconds, of the whole machine (/proc/stat), steal included
+    children: float  # seconds, of this script's waited-for children (wrk)
+    at: float  # time.monotonic()
+
+
+def cpu_sample(server_pgid: int, database: str | None = None) -> CpuSample:
     import resource
 
-    server, postgres = _process_ticks(server_pgid)
+    server, postgres = _process_ticks(server_pgid, database)
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -296,29 +316,71 @@ def cpu_sample(server_pgid: int) -> CpuSample:
     )
 
 
+class CpuMeter:
+    """CPU used by the server and PostgreSQL while a run lasts.
+
+    Processes are sampled every `interval` seconds, not only at the start and the end:
+    a PostgreSQL backend ends when its connection reaches DATABASE_CONN_MAX_AGE (60 s,
+    so usually during the second run), and what it used until its last sample still
+    counts. A process that starts during the run counts from zero."""
+
+    def __init__(self, server_pgid: int, database: str | None, interval: float = 0.5) -> None:
+        import threading
+
+        self.server_pgid = server_pgid
+        self.database = database
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.first: CpuSample | None = None
+        self.last: CpuSample | None = None
+        self.seen_server: dict[int, tuple[int, int]] = {}
+        self.seen_postgres: dict[int, tuple[int, int]] = {}
+
+    def _record(self, sample: CpuSample) -> None:
+        self.seen_server.update(sample.server)
+        self.seen_postgres.update(sample.postgres)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._record(cpu_sample(self.server_pgid, self.database))
+
+    def __enter__(self) -> CpuMeter:
+        self.first = cpu_sample(self.server_pgid, self.database)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.last = cpu_sample(self.server_pgid, self.database)
+        self._record(self.last)
+
+    def use(self) -> dict[str, float]:
+        """CPU seconds used during the run, by whom."""
+        if self.first is None or self.last is None:
+            raise RuntimeError("CpuMeter.use() before the run ended")
+        server = _ticks_used(self.first.server, self.seen_server)
+        postgres = _ticks_used(self.first.postgres, self.seen_postgres)
+        wrk = self.last.children - self.first.children
+        busy = self.last.machine_busy - self.first.machine_busy
+        return {
+            "server": server,
+            "server_kernel": _ticks_used(self.first.server, self.seen_server, part=1),
+            "postgres": postgres,
+            "wrk": wrk,
+            "other": max(busy - server - postgres - wrk, 0.0),
+            "busy": busy,
+            "wall": self.last.at - self.first.at,
+        }
+
+
 def _ticks_used(before: dict, after: dict, part: int | None = None) -> float:
     total = 0
     for pid, ticks in after.items():
         old = before.get(pid, (0, 0))
         total += sum(ticks) - sum(old) if part is None else ticks[part] - old[part]
     return total / CLOCK_TICKS
-
-
-def cpu_use(before: CpuSample, after: CpuSample) -> dict[str, float]:
-    """CPU seconds used between two samples, by whom."""
-    server = _ticks_used(before.server, after.server)
-    postgres = _ticks_used(before.postgres, after.postgres)
-    wrk = after.children - before.children
-    busy = after.machine_busy - before.machine_busy
-    return {
-        "server": server,
-        "server_kernel": _ticks_used(before.server, after.server, part=1),
-        "postgres": postgres,
-        "wrk": wrk,
-        "other": max(busy - server - postgres - wrk, 0.0),
-        "busy": busy,
-        "wall": after.at - before.at,
-    }
 
 
 def machine_busy_share(seconds: float = 2.0) -> float:
@@ -425,9 +487,10 @@ def run_wrk(
         key_prefix,
         str(secrets.randbelow(2**31)),
     ]
-    before = cpu_sample(server_pgid)
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    after = cpu_sample(server_pgid)
+    # Other benchmarks call this with their own arguments, which may name no database:
+    # then every postgres process counts.
+    with CpuMeter(server_pgid, getattr(args, "database", None)) as meter:
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BenchError(f"wrk failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
     match = re.search(r"^BENCH_JSON (\{.*\})$", result.stdout, re.MULTILINE)
@@ -455,7 +518,7 @@ def run_wrk(
         latency_ms={k: float(v) / 1000 for k, v in data["latency_us"].items()},
         wrk_requests_per_s=float(rps[1]) if rps else None,
         key_prefix=key_prefix,
-        cpu=cpu_use(before, after),
+        cpu=meter.use(),
     )
 
 
@@ -603,6 +666,12 @@ def summary_text(
         f"   p99 target < {TARGET_P99_MS:.0f} ms"
     )
     lines.append(f"  result: {'TARGET MET' if met else 'TARGET MISSED'}")
+    if ratio < TARGET_RATIO:
+        lines.append(
+            f"  CPU per request in all (server + PostgreSQL + wrk): {cost_per_request(submit):.2f} ms"
+            f" vs {cost_per_request(base):.2f} ms; predicted ratio "
+            f"{cost_per_request(base) / max(cost_per_request(submit), 1e-9):.2f}"
+        )
     shared = max(submit.cpu_share("other"), base.cpu_share("other"))
     if shared > 0.1:
         lines.append(
@@ -616,6 +685,73 @@ def summary_text(
     return "\n".join(lines)
 
 
+def cost_per_request(run: LoadResult) -> float:
+    """CPU per successful request in all: the server, PostgreSQL and the load generator."""
+    return sum(run.cpu_ms_per_ok(who) for who in ("server", "postgres", "wrk"))
+
+
+def budget_text(submit: LoadResult, base: LoadResult, ratio: float) -> str:
+    """Why the ratio is what it is, from the CPU the run measured."""
+    b, s = cost_per_request(base), cost_per_request(submit)
+    if not (b and s):
+        return ""
+    allowed = b / TARGET_RATIO
+    outside = submit.cpu_ms_per_ok("postgres") + submit.cpu_ms_per_ok("wrk")
+    left = allowed - outside
+    text = (
+        "Both runs keep the cores busy, so an endpoint's throughput is the CPU time the "
+        "machine has divided by what one request costs in all (server, PostgreSQL and "
+        f"wrk): {b:.2f} ms for the baseline, {s:.2f} ms for a submission, which predicts a "
+        f"ratio of {b / s:.2f} (measured: {ratio:.2f}). A ratio of {TARGET_RATIO} needs a "
+        f"submission to cost at most {b:.2f} ÷ {TARGET_RATIO} = {allowed:.2f} ms. "
+        f"PostgreSQL and wrk alone take {outside:.2f} ms of a submission, which leaves "
+        f"{left:.2f} ms for the server (measured: {submit.cpu_ms_per_ok('server'):.2f} ms); "
+        f"the baseline's server spends {base.cpu_ms_per_ok('server'):.2f} ms on a request "
+        "that only parses the JSON and inserts one row, and a submission goes through the "
+        "same request cycle before it does anything of its own"
+    )
+    if left < base.cpu_ms_per_ok("server"):
+        text += (
+            ": with this much PostgreSQL work per submission, no Python speed-up can reach "
+            "the target"
+        )
+    return text + "."
+
+
+def profile_lines(profile: dict) -> list[str]:
+    """The profile of `madoguchi benchmark profile --json`, as Markdown."""
+    cpu = profile["cpu_ms"]
+    statements = profile["statements"]["submission"]
+    tables = []
+    for sql in statements:
+        match = re.search(r'\b(?:FROM|INTO|UPDATE)\s+"([a-z_]+)"', sql)
+        verb = sql.split()[0]
+        tables.append(f"{verb} {match[1]}" if match else verb)
+    lines = [
+        "### Where a submission's CPU goes (`madoguchi benchmark profile`)",
+        "",
+        f"In one process, with the same settings and database, {profile['requests']} requests "
+        "per endpoint through the whole Django stack (the test client instead of gunicorn "
+        f"and wrk), in alternating rounds: a submission {cpu['submission']:.2f} ms of CPU, "
+        f"the baseline {cpu['baseline']:.2f} ms (ratio {cpu['baseline'] / cpu['submission']:.2f}).",
+        "",
+        f"Statements of one submission ({len(statements)}; the baseline: "
+        f"{len(profile['statements']['baseline'])}): " + ", ".join(tables) + ".",
+        "",
+        "Under cProfile (CPU time; the profiler's own cost inflates code that makes many "
+        "calls, the ORM most, so read shares, not milliseconds):",
+        "",
+        "| self time by component (built-ins counted with their callers) | share |",
+        "|---|---:|",
+        *[f"| {name} | {share:.0%} |" for name, share in profile["components"]],
+        "",
+        "| madoguchi's functions, cumulative | share |",
+        "|---|---:|",
+        *[f"| `{row['function']}` | {row['share']:.0%} |" for row in profile["functions"][:12]],
+    ]
+    return lines
+
+
 def markdown_section(
     *,
     submit: LoadResult,
@@ -626,6 +762,7 @@ def markdown_section(
     baseline_rows: int,
     setup: dict[str, str],
     args: argparse.Namespace,
+    profile: dict | None = None,
 ) -> str:
     s, b = submit, base
     db = s.db
@@ -692,6 +829,8 @@ def markdown_section(
         f"{db['ledger_events']} ledger events, {db['outbox_emails']} outbox e-mails, "
         f"{db['queued_tasks']} queued delivery tasks; {baseline_rows} baseline rows — {check}.",
         "",
+        *([budget_text(s, b, ratio), ""] if ratio < TARGET_RATIO else []),
+        *([*profile_lines(profile), ""] if profile else []),
         "How it ran:",
         "",
         f"- Machine load just before measuring (all cores, other work): "
@@ -779,9 +918,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-docs", action="store_true", help=f"do not write {DOCS.relative_to(ROOT)}"
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=300,
+        metavar="N",
+        help="afterwards, N requests per endpoint in one process with the same settings and "
+        "database (`madoguchi benchmark profile`): CPU per request, the statements of a "
+        "submission and where its CPU goes (default 300; 0: no profile)",
+    )
     args = parser.parse_args(argv)
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads")
+    if 0 < args.profile < 10 or args.profile < 0:
+        parser.error("--profile: at least 10 requests (or 0, no profile)")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.database):
         parser.error("--database: lower-case letters, digits and _ only")
     return args
@@ -832,6 +982,11 @@ def _main(args: argparse.Namespace) -> int:
             "LOG_LEVEL": "WARNING",
             # The sample municipality lies in the fictional さくら県.
             "MADOGUCHI_EXTRA_PREFECTURES": "さくら県",
+            # The sample's demo keys (document signing, ledger) instead of configured
+            # ones: a submission signs nothing, and the demo is refused with DEBUG off
+            # unless allowed like this.
+            "MADOGUCHI_DEMO_IDENTITY": "1",
+            "MADOGUCHI_ALLOW_DEMO_IN_PRODUCTION": "1",
             "PYTHONUNBUFFERED": "1",
         }
         for name in ("DEBUG_SQL", "DATABASE_CONN_MAX_AGE", "CACHE_URL", "EMAIL_HOST"):
@@ -968,6 +1123,16 @@ def _measure(args, pg, server, base_url, payload_file, body, token, env, setup) 
 
     ratio = submit.ok_per_s / base.ok_per_s if base.ok_per_s else 0.0
     met = ratio >= TARGET_RATIO and submit.latency_ms["p99"] < TARGET_P99_MS
+    profile = None
+    if args.profile:
+        step(f"profile: {args.profile} requests per endpoint in one process")
+        profile = json.loads(
+            _run(
+                [*manage, "benchmark", "profile", "--requests", str(args.profile), "--json"],
+                env=env,
+                what="profile",
+            )
+        )
     import django
     import gunicorn
 
@@ -987,6 +1152,8 @@ def _measure(args, pg, server, base_url, payload_file, body, token, env, setup) 
         f"({setup['cpu_model']}), {setup['ram']} RAM"
     )
     say(summary_text(submit, base, ratio, met, problems))
+    if profile:
+        say("\n".join(["", *profile_lines(profile)]))
     if not args.no_docs:
         write_docs(
             markdown_section(
@@ -998,6 +1165,7 @@ def _measure(args, pg, server, base_url, payload_file, body, token, env, setup) 
                 baseline_rows=after["baseline_rows"],
                 setup=setup,
                 args=args,
+                profile=profile,
             )
         )
         say(f"  written to {DOCS.relative_to(ROOT)}")
