@@ -119,3 +119,17 @@ def _as_doubles(value):
     if isinstance(value, list):
         return [_as_doubles(item) for item in value]
     return {key: _as_doubles(item) for key, item in value.items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_fast_path_writes_the_same_bytes_as_the_general_one(value):
+    from madoguchi.ledger import jcs
+
+    try:
+        general = jcs._general(value).encode("utf-8")
+    except (CanonicalizationError, UnicodeEncodeError):
+        with pytest.raises(CanonicalizationError):
+            canonicalize(value)
+        return
+    assert canonicalize(value) == general

@@ -7,6 +7,7 @@ JSON.stringify does, and numbers are written as ECMAScript writes an IEEE 754 do
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -14,15 +15,7 @@ from typing import Any
 # other would mean different things to different verifiers.
 MAX_SAFE_INTEGER = 2**53
 
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-}
+_dumps = json.dumps
 
 
 class CanonicalizationError(ValueError):
@@ -31,13 +24,37 @@ class CanonicalizationError(ValueError):
 
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON-compatible value."""
-    parts: list[str] = []
-    _write(value, parts)
-    text = "".join(parts)
+    if _plain(value):
+        # Without floats and with ASCII keys, RFC 8785 is exactly what the C encoder
+        # writes with sorted keys: the same bytes, an order of magnitude faster.
+        text = _dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    else:
+        text = _general(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise CanonicalizationError("lone surrogates cannot be canonicalized") from exc
+
+
+def _plain(value: Any) -> bool:
+    """Strings, safe integers, booleans, None, lists and ASCII-keyed objects only."""
+    if value is None or isinstance(value, str | bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= MAX_SAFE_INTEGER
+    if isinstance(value, dict):
+        return all(
+            type(key) is str and key.isascii() and _plain(item) for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    return False
+
+
+def _general(value: Any) -> str:
+    parts: list[str] = []
+    _write(value, parts)
+    return "".join(parts)
 
 
 def _write(value: Any, out: list[str]) -> None:
@@ -89,19 +106,10 @@ def _write(value: Any, out: list[str]) -> None:
 
 
 def _string(text: str) -> str:
-    out = ['"']
-    for char in text:
-        escaped = _ESCAPES.get(char)
-        if escaped is not None:
-            out.append(escaped)
-        elif char < " ":
-            out.append(f"\\u{ord(char):04x}")
-        elif "\ud800" <= char <= "\udfff":
-            raise CanonicalizationError("lone surrogates cannot be canonicalized")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+    # json.dumps escapes exactly as RFC 8785 (ECMAScript) does: \" \\ \b \f \n \r \t,
+    # other control characters as lower-case \u00xx, everything else as is. A lone
+    # surrogate passes here and fails the UTF-8 encoding in canonicalize().
+    return _dumps(text, ensure_ascii=False)
 
 
 def format_number(number: float) -> str:

@@ -73,40 +73,57 @@ class LogReport:
 
 # --- fast hashing of many leaves --------------------------------------------------------
 
+CHUNK = 4 * 1024 * 1024  # larger buffers cost more in page faults than they save
 
-def leaf_hashes_of_lines(data: bytes) -> list[bytes]:
-    """SHA-256(0x00 ‖ leaf) of every line of an entries file, in C loops: the lines are
-    prefixed with 0x00 by one replace and split into the hash inputs in one pass."""
-    if not data:
-        return []
-    if not data.endswith(b"\n"):
-        raise ExportUnreadable("entries.jsonl does not end with a newline")
+
+def _hash_lines(data: bytes) -> bytes:
+    """The concatenated SHA-256(0x00 ‖ line) of newline-terminated lines, in C loops: one
+    replace prefixes every line with 0x00, one split cuts them into the hash inputs."""
     pieces = (b"\x00" + data[:-1].replace(b"\n", b"\n\x00")).split(b"\n")
-    return list(map(methodcaller("digest"), map(hashlib.sha256, pieces)))
+    return b"".join(map(methodcaller("digest"), map(hashlib.sha256, pieces)))
 
 
-def _next_level(level: list[bytes]) -> list[bytes]:
-    """The parents of the complete pairs of a level, as 0x01 ‖ left ‖ right hashed."""
-    pairs = len(level) // 2
+def leaf_hashes_of_file(path: Path) -> tuple[bytes, int]:
+    """The leaf hashes of an entries file (32 bytes each, concatenated) and their number,
+    read in chunks so that memory stays small whatever the size of the log."""
+    hashes = bytearray()
+    rest = b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(CHUNK)
+            if not chunk:
+                break
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n") + 1
+            rest = chunk[cut:]
+            if cut:
+                hashes += _hash_lines(chunk[:cut])
+    if rest:
+        raise ExportUnreadable(f"{path.name} does not end with a newline")
+    return bytes(hashes), len(hashes) // HASH
+
+
+def _next_level(level: bytes) -> bytes:
+    """The parents of the complete pairs of a level, each H(0x01 ‖ left ‖ right)."""
+    pairs = len(level) // (2 * HASH)
     if not pairs:
-        return []
-    joined = b"".join(level[: pairs * 2])
-    # Cut the joined hashes into left ‖ right pairs and prefix each with 0x01, in C loops.
-    pair_bytes = map(itemgetter(0), struct.iter_unpack(f"{2 * HASH}s", joined))
+        return b""
+    # Cut into left ‖ right pairs and prefix each with 0x01, in C loops.
+    pair_bytes = map(itemgetter(0), struct.iter_unpack(f"{2 * HASH}s", level[: pairs * 2 * HASH]))
     inputs = map(b"\x01".__add__, pair_bytes)
-    return list(map(methodcaller("digest"), map(hashlib.sha256, inputs)))
+    return b"".join(map(methodcaller("digest"), map(hashlib.sha256, inputs)))
 
 
 class Levels:
-    """Every complete subtree hash of a list of leaf hashes, level by level."""
+    """Every complete subtree hash of a tree, level by level, each level one bytes object."""
 
-    def __init__(self, leaf_hashes: list[bytes]) -> None:
+    def __init__(self, leaf_hashes: bytes) -> None:
         self.levels = [leaf_hashes]
-        while len(self.levels[-1]) > 1:
+        while len(self.levels[-1]) > HASH:
             self.levels.append(_next_level(self.levels[-1]))
 
     def hash_at(self, level: int, index: int) -> bytes:
-        return self.levels[level][index]
+        return self.levels[level][index * HASH : (index + 1) * HASH]
 
     def root(self, size: int) -> bytes:
         return merkle.root_hash(size, self.hash_at)
@@ -189,10 +206,18 @@ def _report_forks(checkpoints: list[SignedCheckpoint], report: LogReport) -> Non
             )
 
 
+def _first_difference(a: bytes, b: bytes) -> int | None:
+    """The first index at which two concatenations of hashes differ."""
+    for index in range(min(len(a), len(b)) // HASH):
+        if a[index * HASH : (index + 1) * HASH] != b[index * HASH : (index + 1) * HASH]:
+            return index
+    return None
+
+
 def _diagnose(
-    leaves_data: bytes,
-    computed: list[bytes],
-    stored: list[bytes] | None,
+    entries_path: Path,
+    computed: bytes,
+    stored: bytes | None,
     checkpoints: list[SignedCheckpoint],
     origin: str,
     failing: SignedCheckpoint,
@@ -200,46 +225,50 @@ def _diagnose(
 ) -> Problem:
     """Names the first bad entry when a signed root does not match the leaves."""
     size = failing.checkpoint.size
+    count = len(computed) // HASH
+    largest = checkpoints[-1].checkpoint.size
     # The stored leaf hashes (the platform's hash tiles) are trusted only if they rebuild
     # every signed root: then they say exactly which leaf changed.
-    if stored is not None and len(stored) >= checkpoints[-1].checkpoint.size:
-        stored_levels = Levels(stored[: checkpoints[-1].checkpoint.size])
+    if stored is not None and len(stored) >= largest * HASH:
+        stored_levels = Levels(stored[: largest * HASH])
         if all(
             stored_levels.root(item.checkpoint.size) == item.checkpoint.root_hash
             for item in checkpoints
         ):
-            for index in range(min(len(computed), len(stored))):
-                if computed[index] != stored[index]:
-                    return Problem(
-                        origin,
-                        "its bytes do not hash to the leaf the signed tree holds "
-                        "(changed, inserted, deleted or moved)",
-                        entry=index,
-                    )
-            if len(computed) < size:
+            index = _first_difference(computed, stored)
+            if index is not None:
                 return Problem(
                     origin,
-                    f"missing: the export has {len(computed)} entries, the signed tree {size}",
-                    entry=len(computed),
+                    "its bytes do not hash to the leaf the signed tree holds "
+                    "(changed, inserted, deleted or moved)",
+                    entry=index,
+                )
+            if count < size:
+                return Problem(
+                    origin,
+                    f"missing: the export has {count} entries, the signed tree {size}",
+                    entry=count,
                 )
     # Without trusted hashes: each leaf names its own index and origin.
-    lines = leaves_data[:-1].split(b"\n") if leaves_data else []
-    for index in range(good_size, min(size, len(lines))):
-        try:
-            document = json.loads(lines[index])
-        except ValueError:
-            return Problem(origin, "the leaf is not JSON", entry=index)
-        if document.get("index") != index or document.get("origin") != origin:
-            return Problem(
-                origin,
-                f"the leaf says it is entry {document.get('index')} of {document.get('origin')}",
-                entry=index,
-            )
-    if len(lines) < size:
+    with entries_path.open("rb") as handle:
+        for index, line in enumerate(handle):
+            if index < good_size:
+                continue
+            if index >= size:
+                break
+            try:
+                document = json.loads(line)
+            except ValueError:
+                return Problem(origin, "the leaf is not JSON", entry=index)
+            if document.get("index") != index or document.get("origin") != origin:
+                return Problem(
+                    origin,
+                    f"the leaf says it is entry {document.get('index')} of {document.get('origin')}",
+                    entry=index,
+                )
+    if count < size:
         return Problem(
-            origin,
-            f"missing: the export has {len(lines)} entries, the signed tree {size}",
-            entry=len(lines),
+            origin, f"missing: the export has {count} entries, the signed tree {size}", entry=count
         )
     return Problem(
         origin,
@@ -249,7 +278,7 @@ def _diagnose(
     )
 
 
-def _check_content(directory: Path, lines: list[bytes], origin: str, report: LogReport) -> None:
+def _check_content(directory: Path, entries_path: Path, origin: str, report: LogReport) -> None:
     index_path = directory / "content" / "index.json"
     try:
         states = json.loads(index_path.read_text())
@@ -261,6 +290,8 @@ def _check_content(directory: Path, lines: list[bytes], origin: str, report: Log
         )
         return
     checked: dict[str, bool] = {}
+    with entries_path.open("rb") as handle:
+        lines = [line.rstrip(b"\n") for line in handle]
     for position, line in enumerate(lines):
         try:
             document = json.loads(line)
@@ -322,18 +353,18 @@ def verify_log(
         return report
     checkpoints = _read_checkpoints(log_dir, origin, trusted, report)
     _report_forks(checkpoints, report)
+    entries_path = log_dir / "entries.jsonl"
     try:
-        data = (log_dir / "entries.jsonl").read_bytes()
+        computed, count = leaf_hashes_of_file(entries_path)
     except OSError as exc:
         report.problems.append(Problem(origin, f"cannot read entries.jsonl: {exc}"))
         return report
-    computed = leaf_hashes_of_lines(data)
-    report.entries = len(computed)
-    stored = None
+    except ExportUnreadable as exc:
+        report.problems.append(Problem(origin, str(exc)))
+        return report
+    report.entries = count
     hashes_path = log_dir / "hashes.bin"
-    if hashes_path.exists():
-        raw = hashes_path.read_bytes()
-        stored = [raw[i : i + HASH] for i in range(0, len(raw) - len(raw) % HASH, HASH)]
+    stored = hashes_path.read_bytes() if hashes_path.exists() else None
     if not checkpoints:
         return report
     report.largest_signed = checkpoints[-1].checkpoint.size
@@ -341,15 +372,15 @@ def verify_log(
     good_size = 0
     for item in checkpoints:
         size = item.checkpoint.size
-        if size <= len(computed) and levels.root(size) == item.checkpoint.root_hash:
+        if size <= count and levels.root(size) == item.checkpoint.root_hash:
             good_size = max(good_size, size)
             continue
         report.problems.append(
-            _diagnose(data, computed, stored, checkpoints, origin, item, good_size)
+            _diagnose(entries_path, computed, stored, checkpoints, origin, item, good_size)
         )
         break
     else:
-        if len(computed) > report.largest_signed:
+        if count > report.largest_signed:
             report.problems.append(
                 Problem(
                     origin,
@@ -358,7 +389,7 @@ def verify_log(
                 )
             )
     if content:
-        _check_content(directory, data[:-1].split(b"\n") if data else [], origin, report)
+        _check_content(directory, entries_path, origin, report)
     return report
 
 
