@@ -286,3 +286,32 @@ def test_an_approver_sees_the_fee_but_cannot_record_or_refund(
     )
     assert refused.status_code == 403 and "この操作の権限がありません" in refused.content.decode()
     assert not Refund.objects.exists()
+
+
+def test_a_correction_that_changes_the_fee_after_payment_is_flagged(
+    certificate, no_card, hanako_client, shimin_staff
+):
+    from madoguchi.counter import services as counter_services
+
+    application = submitted_certificate(hanako_client)
+    services.record_counter_payment(application=application, staff=shimin_staff, amount=600)
+    counter_services.staff_transition(
+        application=application, staff=shimin_staff, name="start_review"
+    )
+    counter_services.request_correction(
+        application=application,
+        staff=shimin_staff,
+        field_ids=["copies"],
+        message="通数をご確認ください。",
+        reply_by=None,
+    )
+    response = hanako_client.post(
+        reverse("counter:correction", args=[application.pk]),
+        {"action": "continue", "f-copies": "3"},
+    )
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.fee_amount == 900
+    page = login(shimin_staff).get(reverse("payments_staff:home"))
+    changed = [m for m in page.context["mismatches"] if m.kind == "fee_changed"]
+    assert len(changed) == 1 and changed[0].detail == "600円 / 900円"

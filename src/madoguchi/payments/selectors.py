@@ -225,15 +225,15 @@ def mismatches(user, *, today: dt.date | None = None) -> list[Mismatch]:
             )
         )
     settled = payments_for_staff(user).filter(status__in=SETTLED_STATUSES)
-    for payment in settled.exclude(amount=F("fee__amount")).filter(fee__waived_by__isnull=True)[
-        :200
-    ]:
+    # The counter recomputes the fee when a 補正 is answered; what was paid stays.
+    changed = settled.exclude(amount=F("fee__application__fee_amount"))
+    for payment in changed.filter(fee__waived_by__isnull=True)[:200]:
         found.append(
             Mismatch(
                 "fee_changed",
                 MISMATCH_LABELS["fee_changed"],
                 payment=payment,
-                detail=f"{payment.amount}円 / {payment.fee.amount}円",
+                detail=f"{payment.amount}円 / {payment.fee.application.fee_amount}円",
             )
         )
     for payment in settled.filter(
