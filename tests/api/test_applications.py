@@ -333,9 +333,12 @@ def test_a_token_cannot_submit_a_procedure_needing_the_mynumber_card(client, han
 
 
 def test_a_session_at_mynumber_card_level_can_submit_it(hanako):
+    from tests.esign.helpers import post_signed_application
+
     client = login(hanako, level="mynumber_card")
-    response = post_application(client, procedure="juminhyo-copy", answers=payloads.JUMINHYO)
-    assert response.status_code == 201, response.content.decode()
+    # The procedure requires the applicant's signature: draft, sign, submit.
+    response = post_signed_application(client, procedure="juminhyo-copy", answers=payloads.JUMINHYO)
+    assert response.status_code == 200, response.content.decode()
     assert response.json()["state"] == "submitted"
     assert response.json()["fee_amount"] == 600  # 2 copies at 300 yen
 

@@ -73,13 +73,17 @@ def test_unknown_keys_and_damaged_ciphertexts_are_refused(settings, old_key, new
 def test_my_numbers_are_stored_encrypted(hanako, django_capture_on_commit_callbacks):
     """What the database holds for an application with a My Number."""
     from madoguchi.counter.models import Application
-    from tests.api.payloads import CHILD_ALLOWANCE, post_application
+    from tests.api.payloads import CHILD_ALLOWANCE
     from tests.conftest import login
+    from tests.esign.helpers import post_signed_application
 
     client = login(hanako, level="mynumber_card")
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_application(client, procedure="child-allowance", answers=CHILD_ALLOWANCE)
-    assert response.status_code == 201, response.content.decode()
+        # The procedure requires the applicant's signature: draft, sign, submit.
+        response = post_signed_application(
+            client, procedure="child-allowance", answers=CHILD_ALLOWANCE
+        )
+    assert response.status_code == 200, response.content.decode()
     application = Application.objects.get(pk=response.json()["id"])
     stored = application.answers["claimant_my_number"]
     assert set(stored) == {"ciphertext", "last4"}

@@ -139,6 +139,9 @@ def test_child_allowance_through_the_pages(
     }
     assert post_page(client, application_id, "claimant", wrong).status_code == 422
     fill_pages(client, application_id, CHILD_ALLOWANCE_PAGES)
+    from tests.esign.helpers import sign_if_required
+
+    sign_if_required(client, application_id)  # the procedure requires 電子署名
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/applications/{application_id}/check/")
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -165,8 +168,13 @@ def test_child_allowance_and_dog_registration_through_the_api(
             answers={**CHILD_ALLOWANCE, "claimant_my_number": MY_NUMBER[:-1] + "x"},
         )
         assert wrong.status_code == 422
-        created = post_application(session, procedure="child-allowance", answers=CHILD_ALLOWANCE)
-        assert created.status_code == 201, created.content.decode()
+        from tests.esign.helpers import post_signed_application
+
+        # The procedure requires the applicant's signature: draft, sign, submit.
+        created = post_signed_application(
+            session, procedure="child-allowance", answers=CHILD_ALLOWANCE
+        )
+        assert created.status_code == 200, created.content.decode()
         assert post_application(session, answers=DOG, token=raw).status_code == 201
         assert (
             post_application(session, answers={**DOG, "owner_phone": "1"}, token=raw).status_code

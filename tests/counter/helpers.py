@@ -221,6 +221,9 @@ def fill_parking(client: Client, evidence, start_data: dict | None = None) -> st
 
 
 def submit(client: Client, application_id: str) -> None:
+    from tests.esign.helpers import sign_if_required
+
+    sign_if_required(client, application_id)  # 電子署名, for procedures that require it
     response = client.post(reverse("counter:check", args=[application_id]))
     assert response.status_code == 302, response.content.decode()[:3000]
     assert response["Location"] == reverse("counter:done", args=[application_id])

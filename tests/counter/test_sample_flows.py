@@ -65,6 +65,9 @@ def _go(client, application_id, page_id, data, *, expect_next: str | None):
 
 
 def _submit(client, application_id, capture):
+    from tests.esign.helpers import sign_if_required
+
+    sign_if_required(client, application_id)  # 電子署名, for procedures that require it
     with capture(execute=True):
         response = client.post(reverse("counter:check", args=[application_id]))
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -160,7 +163,8 @@ def test_juminhyo_copy_with_profile_prefill_group_conditions_and_fee(
     assert "山田 花子（やまだ はなこ）" in body
     assert "世帯の一部の方" in body and "世帯主・続柄" in body and "2通" in body
     assert "600円" in body  # 300円 × 2通
-    assert "この内容で申請する" in body
+    # The procedure requires 電子署名: the signing step comes before the submit button.
+    assert "電子署名へ進む" in body
 
     application = _submit(client, application_id, django_capture_on_commit_callbacks)
     assert application.fee_amount == 600

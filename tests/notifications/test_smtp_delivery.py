@@ -44,9 +44,14 @@ PERSONAL = [
 
 def _submit_child_allowance(hanako, capture) -> Application:
     client = login(hanako, level="mynumber_card")
+    from tests.esign.helpers import post_signed_application
+
     with capture(execute=True):
-        response = post_application(client, procedure="child-allowance", answers=CHILD_ALLOWANCE)
-    assert response.status_code == 201, response.content.decode()
+        # The procedure requires the applicant's signature: draft, sign, submit.
+        response = post_signed_application(
+            client, procedure="child-allowance", answers=CHILD_ALLOWANCE
+        )
+    assert response.status_code == 200, response.content.decode()
     return Application.objects.get(pk=response.json()["id"])
 
 
