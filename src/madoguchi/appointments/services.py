@@ -305,7 +305,9 @@ def reserve(
 
 
 def _locked(booking: Booking) -> Booking:
-    return Booking.objects.select_for_update().select_related("counter").get(pk=booking.pk)
+    return (
+        Booking.objects.select_for_update(of=("self",)).select_related("counter").get(pk=booking.pk)
+    )
 
 
 @transaction.atomic
@@ -611,7 +613,7 @@ def send_reminders(*, now: dt.datetime | None = None) -> int:
     for booking_id in list(due):
         with transaction.atomic():
             booking = (
-                Booking.objects.select_for_update(skip_locked=True)
+                Booking.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("counter", "user")
                 .filter(pk=booking_id, reminder_sent_at__isnull=True)
                 .first()

@@ -275,8 +275,10 @@ TRANSIENT_FLAGS = frozenset({"capture_pending", "submission_pending"})
 
 
 def _locked(payment: Payment) -> Payment:
+    # of=("self",): the payment's row only. Locking the joined application too would
+    # deadlock with start_payment, which locks the application and then the payments.
     return (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update(of=("self",))
         .select_related("fee", "fee__application")
         .get(pk=payment.pk)
     )
@@ -609,6 +611,10 @@ def _void(payment: Payment, provider: registry.Provider, *, reason: str) -> Paym
         return locked
 
 
+class _AlreadySubmitted(Exception):
+    pass
+
+
 def complete_authorised(*, payment: Payment) -> Payment:
     """An authorised card payment: submits the draft it pays for, then captures it.
     A permanent refusal of the submission cancels the authorisation; a crash or a
@@ -622,6 +628,11 @@ def complete_authorised(*, payment: Payment) -> Payment:
                 locked = _locked(payment)
                 if locked.status != Status.AUTHORISED:
                     return locked
+                # The return page and a webhook may both be here: the one that holds the
+                # payment's lock second finds the application already submitted.
+                application = Application.objects.select_for_update().get(pk=application.pk)
+                if application.state != ApplicationState.DRAFT:
+                    raise _AlreadySubmitted
                 breakdown = current_breakdown(application)
                 if breakdown is None or breakdown.total != locked.amount:
                     raise PaymentError(
@@ -651,6 +662,8 @@ def complete_authorised(*, payment: Payment) -> Payment:
                         "receipt_number": submitted.receipt_number,
                     },
                 )
+        except _AlreadySubmitted:
+            pass
         except CounterError as exc:
             refusal = exc
         except Exception:
@@ -943,7 +956,7 @@ def _record_line(body, staff, line: StatementLine, line_sha: str) -> BankReceipt
         return None
     reference = _reference_in(line.payer)
     payment = (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update(of=("self",))
         .select_related("fee")
         .filter(body=body, reference_number=reference)
         .first()
