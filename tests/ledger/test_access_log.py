@@ -178,3 +178,21 @@ def test_the_access_log_page_needs_a_log_in(client):
     response = client.get(reverse("access_log:mine"))
     assert response.status_code == 302
     assert "/account/login/" in response["Location"]
+
+
+def test_a_director_opening_a_sections_application_shows_the_directors_role(hanako, sample):
+    from madoguchi.identity.models import User
+
+    director = User.objects.get(email="shimin.kacho@aoba.example.jp")  # 市民課長
+    section = Unit.objects.get(body__code="992011", code="shomei")  # 証明係, under 市民課
+    access = log_access(
+        actor=director,
+        unit=section,
+        subject_user=hanako,
+        what="application",
+        object_type="application",
+        object_id="a",
+        purpose="decision",
+    )
+    assert access.position == "director" and access.roles == ["approver"]
+    assert access.unit == section

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import filetype
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 from PIL import Image
+
+from madoguchi.ledger.services import record_event
 
 from .models import StoredFile
 
@@ -232,8 +235,27 @@ def store_upload(
         height=height,
     )
     stored.file.save("upload", ContentFile(data), save=False)
-    stored.save()
+    with transaction.atomic():
+        stored.save()
+        # "File stored" is ledgered: its hash, never its name (the name may be personal).
+        record_event(
+            event_type="file.stored",
+            actor_kind=_uploader_kind(stored.owner),
+            actor_id=stored.owner_id,
+            subject_type="file",
+            subject_id=stored.pk,
+            content_sha256=stored.sha256,
+            details={"content_type": mime, "size": stored.size},
+        )
     return stored
+
+
+def _uploader_kind(owner) -> str:
+    from madoguchi.organisation.selectors import is_staff_member
+
+    if owner is None:
+        return "system"
+    return "staff" if is_staff_member(owner) else "resident"
 
 
 def open_stored(stored: StoredFile):

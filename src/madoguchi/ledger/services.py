@@ -176,11 +176,17 @@ def _check_access(what: str, purpose: str) -> None:
 
 
 def _staff_context(actor, unit) -> tuple[str, list[str]]:
-    from madoguchi.organisation.selectors import active_grants, position_in
+    """The staff member's position and roles where they act on the unit: their membership
+    in the unit itself or, failing that, in the nearest unit above it (a 課長 opening an
+    application of a 係 under the 課)."""
+    from madoguchi.organisation.selectors import active_grants, memberships_of
 
-    position = position_in(actor, unit)
-    roles = sorted(active_grants(user=actor, unit=unit).values_list("role", flat=True))
-    return (position.code if position else ""), roles
+    covering = [m for m in memberships_of(actor) if unit.path.startswith(m.unit.path)]
+    if not covering:
+        return "", []
+    membership = max(covering, key=lambda m: len(m.unit.path))
+    roles = sorted(active_grants(user=actor, unit=membership.unit).values_list("role", flat=True))
+    return membership.position_id or "", roles
 
 
 @transaction.atomic

@@ -544,10 +544,9 @@ def has_special_data_permission(user, body) -> bool:
 
 def access_refusal(user, record: Record) -> RecordsError | None:
     """Why the user may not open this record, or None. The rules (機密性):
-    - staff of the record's unit (or a unit above it) and the body's records officers
-      may open its records; nobody from another body;
-    - 関係職員限り (confidential) records: not the records officers of other units unless
-      they hold the records role (they answer audits and disclosure requests);
+    - staff of the record's unit (or of a unit above it) may open its records, and so
+      may the body's records officers (they answer audits and disclosure requests);
+      nobody from another unit or another body (their pages do not even list it);
     - records with special personal data (My Number, health, disability) need, in
       addition, an explicit permission (SpecialDataAuthorization) of that body.
     """
