@@ -172,10 +172,12 @@ def queue(request: HttpRequest, params: Query[QueueParams]):
     try:
         flt = selectors.parse_filter(data)
     except selectors.FilterError as exc:
-        raise services.CounterError(
+        error = CounterError(
             "; ".join(ja for ja, _en in exc.errors.values()),
             "; ".join(f"{name}: {en}" for name, (_ja, en) in exc.errors.items()),
-        ) from exc
+        )
+        error.status, error.code = 422, "invalid_filter"
+        raise error from exc
     units = list(selectors.queue_units(request.user))
     if flt.unit_id is None:
         unit = selectors.default_unit(request.user)
@@ -209,7 +211,7 @@ def _allowed(user, application: Application) -> list[str]:
     state = application.state
     process = permissions.can(user, permissions.PROCESS, application)
     routed = routing.route_for(application) is not None
-    decide = process and (routed or permissions.can(user, permissions.DECIDE, application))
+    decide = process if routed else permissions.can(user, permissions.DECIDE, application)
     allowed = []
     if process and state in states.OPEN:
         allowed += ["claim", "assign", "release"]

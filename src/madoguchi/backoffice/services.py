@@ -196,9 +196,9 @@ def decide(
 
     When the procedure names an approval route that the engine knows, the decision is a
     draft (起案) that goes to the route, and becomes final when the route completes.
-    Otherwise it is taken now, and needs the approver role for the unit.
+    Otherwise it is taken now, and needs the approver role for the unit (drafting for
+    a route needs the case worker's).
     """
-    _require(staff, permissions.PROCESS, application)
     route = routing.route_for(application)
     if route is None:
         _require(staff, permissions.DECIDE, application)
@@ -215,6 +215,7 @@ def decide(
                 application=decision.application, decision=decision, actor=staff
             )
         return DecisionResult(decision, routed=False)
+    _require(staff, permissions.PROCESS, application)
     with transaction.atomic():
         decision = counter.propose_decision(
             application=application,
@@ -241,14 +242,8 @@ def recall_decision(*, application: Application, staff) -> Application:
             "起案した職員だけが引き上げられます。", "Only the drafter can recall the draft."
         )
     with transaction.atomic():
+        # The engine calls on_recalled, which sends the application back to review.
         routing.recall(decision=decision, actor=staff)
-        # The engine calls on_recalled, which sends the application back to review; an
-        # engine without that callback leaves it to us.
-        application.refresh_from_db()
-        if application.state == State.AWAITING_APPROVAL:
-            counter.send_back_decision(
-                application=application, decision=decision, actor=staff, recalled=True
-            )
     return Application.objects.get(pk=application.pk)
 
 
@@ -307,15 +302,14 @@ def on_route_completed(*, instance, actor, **_details: Any) -> None:
     integrations.after_final_decision(application=final.application, decision=final, actor=actor)
 
 
-def on_route_returned(*, instance, actor, comment: str = "", **_details: Any) -> None:
+def on_route_returned(*, instance, actor, **_details: Any) -> None:
+    """差戻し to the drafter: the application is under review again, and the returned
+    instance is closed (the case worker drafts anew from the application's page)."""
     decision = _decision_of(instance)
     counter.send_back_decision(
-        application=decision.application,
-        decision=decision,
-        actor=actor,
-        recalled=False,
-        comment=comment,
+        application=decision.application, decision=decision, actor=actor, recalled=False
     )
+    routing.cancel(decision=decision, actor=actor, reason="差戻しにより審査に戻りました")
 
 
 def on_route_recalled(*, instance, actor, **_details: Any) -> None:
@@ -324,6 +318,7 @@ def on_route_recalled(*, instance, actor, **_details: Any) -> None:
         counter.send_back_decision(
             application=decision.application, decision=decision, actor=actor, recalled=True
         )
+    routing.cancel(decision=decision, actor=actor, reason="引上げにより審査に戻りました")
 
 
 def on_route_cancelled(*, instance, actor=None, **_details: Any) -> None:

@@ -278,15 +278,13 @@ def _detail_context(request: HttpRequest, application, *, form=None, errors=None
         "can_request_correction": may_process and states.allowed("request_correction", state),
         # With a route, every decision (返戻 too) is a draft for the route, from review;
         # without one, the approver decides, and may return from any open state.
-        "can_decide": may_process
-        and (
-            states.allowed("propose_decision", state)
+        "can_decide": (
+            may_process and states.allowed("propose_decision", state)
             if route
             else may_decide and states.allowed("approve", state)
         ),
-        "can_return": may_process
-        and (
-            states.allowed("propose_decision", state)
+        "can_return": (
+            may_process and states.allowed("propose_decision", state)
             if route
             else may_decide and states.allowed("return_to_applicant", state)
         ),

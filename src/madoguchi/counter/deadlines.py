@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from madoguchi.core import calendar
 
@@ -31,8 +32,40 @@ def due_date_for(received: dt.date, processing_days: int | None) -> dt.date | No
 
 
 def open_days_left(due: dt.date, on: dt.date) -> int:
-    """Open days in (on, due]; negative when `due` has passed (days of delay)."""
-    return calendar.open_days_between(on, due)
+    """Open days in (on, due]; negative when `due` has passed (days of delay).
+
+    Counted from a cached running total of open days, so that a page of the queue can
+    show fifty of them without walking the calendar day by day."""
+    if min(due, on).year < _EPOCH.year or max(due, on).year > _EPOCH.year + 200:
+        return calendar.open_days_between(on, due)
+    return _open_days_through(due) - _open_days_through(on)
+
+
+_EPOCH = dt.date(2000, 1, 1)
+
+
+@lru_cache(maxsize=64)
+def _running_total(year: int) -> tuple[int, ...]:
+    """Open days from 1 January of `year` through each day of it (index = day of year - 1)."""
+    day = dt.date(year, 1, 1)
+    total, counts = 0, []
+    while day.year == year:
+        total += calendar.is_open_day(day)
+        counts.append(total)
+        day += dt.timedelta(days=1)
+    return tuple(counts)
+
+
+@lru_cache(maxsize=256)
+def _open_days_before_year(year: int) -> int:
+    if year <= _EPOCH.year:
+        return 0
+    return _open_days_before_year(year - 1) + _running_total(year - 1)[-1]
+
+
+def _open_days_through(day: dt.date) -> int:
+    """Open days in [2000-01-01, day]."""
+    return _open_days_before_year(day.year) + _running_total(day.year)[day.timetuple().tm_yday - 1]
 
 
 def resume(on: dt.date, days_left: int) -> dt.date:

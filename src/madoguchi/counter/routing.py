@@ -86,14 +86,15 @@ def recall(*, decision, actor) -> None:
         _engine().recall_route(reference=decision.approval_reference, actor=actor)
 
 
-def cancel(*, decision, actor) -> None:
-    """The application was withdrawn while its draft decision was in the route."""
+def cancel(*, decision, actor, reason: str = "申請の取下げ") -> None:
+    """Stops the draft's instance: the application was withdrawn, or the draft came back
+    to review (差戻し, 引上げ) and a new draft will start a new instance. Without this a
+    returned instance could be resubmitted from the approvals pages, apart from the
+    application."""
     if not decision.approval_reference:
         return
     with _refusals():
-        _engine().cancel_route(
-            reference=decision.approval_reference, actor=actor, reason="申請の取下げ"
-        )
+        _engine().cancel_route(reference=decision.approval_reference, actor=actor, reason=reason)
 
 
 def may_view(*, user, application) -> bool:

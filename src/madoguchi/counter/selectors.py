@@ -27,6 +27,9 @@ def applications_for_resident(user) -> QuerySet[Application]:
         Application.objects.filter(
             Q(applicant=user) | (Q(subject_user=user) & ~Q(state=State.DRAFT))
         )
+        # A draft staff are entering at the counter (書かない窓口) is theirs until the
+        # resident confirms it there.
+        .exclude(state=State.DRAFT, channel=Channel.COUNTER)
         .select_related("procedure_version", "body", "procedure")
         .order_by("-updated_at")
     )

@@ -27,7 +27,7 @@ from madoguchi.identity.services import prefill_values
 from madoguchi.ledger.services import content_hash, record_event, require_checkpoint
 from madoguchi.notifications.services import notify_staff, queue_email
 
-from . import deadlines, routing, states
+from . import deadlines, hooks, routing, states
 from .models import (
     ApplicantRole,
     Application,
@@ -991,6 +991,7 @@ def discard_draft(*, application: Application, actor) -> None:
         application.entered_by_id,
     ):
         raise CounterError("下書きだけを削除できます。", "Only drafts can be deleted.")
+    hooks.check_transition(application, "discard")
     application.delete()
 
 
@@ -1031,10 +1032,14 @@ def post_message(*, application: Application, author, body: str, from_staff: boo
 def _tell_staff(application: Application, kind: str) -> None:
     """The assignee hears of what the resident did (a message, a resubmission, a
     withdrawal); unassigned work is announced to the unit by the new-work sweep."""
-    if not application.assignee_id:
+    # Read again: the caller's copy may predate an assignment made meanwhile.
+    assignee_id = (
+        Application.objects.filter(pk=application.pk).values_list("assignee_id", flat=True).first()
+    )
+    if not assignee_id:
         return
     notify_staff(
-        users=[application.assignee_id],
+        users=[assignee_id],
         kind=kind,
         context={
             "procedure_name": application.procedure_version.name,
@@ -1058,6 +1063,7 @@ def request_correction(
     message: str,
     reply_by: dt.date | None,
     expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> CorrectionRequest:
     """補正: the named fields (answers and attachments) open for the resident; the clock
     of the 標準処理期間 stops until they resubmit."""
@@ -1073,7 +1079,7 @@ def request_correction(
             "補正の内容は4000文字以内で入力してください。", "Use at most 4000 characters."
         )
     _check_free_text(message)
-    today = timezone.localdate()
+    today = timezone.localdate(now) if now else timezone.localdate()
     if reply_by and reply_by < today:
         raise CounterError(
             "回答期限には今日以降の日付を指定してください。",
@@ -1142,7 +1148,9 @@ def _resume_clock(application: Application, today: dt.date) -> list[str]:
 
 
 @transaction.atomic
-def resubmit(*, application: Application, actor) -> CorrectionRequest:
+def resubmit(
+    *, application: Application, actor, now: dt.datetime | None = None
+) -> CorrectionRequest:
     application = _locked(application)
     if application.applicant_id != actor.pk:
         raise CounterError("申請した方だけが再提出できます。", "Only the applicant can resubmit.")
@@ -1173,7 +1181,7 @@ def resubmit(*, application: Application, actor) -> CorrectionRequest:
     application.answers = definition.relevant_answers(application.answers)
     application.answers_sha256 = content_hash(application.answers)
     application.fee_amount = definition.fee(application.answers)
-    correction.answered_at = _now()
+    correction.answered_at = now or _now()
     correction.changes = changes
     correction.save(update_fields=["answered_at", "changes"])
     update = ["answers", "answers_sha256", "fee_amount"]
@@ -1209,6 +1217,7 @@ def _set_state(
         # Each service checks first with its own message; this is the net under them.
         raise _refuse_state()
     transition = states.TRANSITIONS[name]
+    hooks.check_transition(application, name)
     previous = application.state
     application.state = transition.target
     fields = ["state", "updated_at", "lock_version", *update]
