@@ -74,6 +74,10 @@ def load_sample(*, with_applications: bool = True) -> None:
     )
     if with_applications:
         _sample_applications()
+        # 生活環境課's queue: late, soon-due, in the route, entered at the counter.
+        from madoguchi.backoffice.sample import load_sample as load_backoffice
+
+        load_backoffice()
     # The bodies' payment settings and counters (窓口); with the sample applications also
     # two fees (one paid at the counter, one waiting for a transfer) and a booking.
     from madoguchi.appointments.sample import load_sample as load_appointments
