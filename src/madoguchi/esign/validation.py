@@ -23,6 +23,7 @@ from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 
 from . import trust
+from .sync import outside_event_loop
 
 VALID = "valid"
 INVALID = "invalid"
@@ -210,7 +211,7 @@ def check_certificate(
         validation_context=trust.validation_context(moment),
     )
     try:
-        asyncio.run(validator.async_validate_path())
+        outside_event_loop(asyncio.run, validator.async_validate_path())
     except RevokedError as exc:
         verdict.status, verdict.reason = INVALID, "revoked"
         revoked_at = getattr(exc, "revocation_dt", None)
@@ -310,10 +311,11 @@ def verify_detached_cms(signature: bytes, content: bytes) -> Verdict:
     import asyncio
 
     try:
-        status = asyncio.run(
+        status = outside_event_loop(
+            asyncio.run,
             async_validate_detached_cms(
                 content, signed_data, signer_validation_context=_no_trust_context()
-            )
+            ),
         )
     except Exception:
         verdict.reason = "bad_signature"
@@ -359,7 +361,9 @@ def verify_signed_pdf(data: bytes, content: bytes) -> Verdict:
     try:
         certificate = signature.signer_cert
         _describe(verdict, certificate)
-        status = validate_pdf_signature(signature, signer_validation_context=_no_trust_context())
+        status = outside_event_loop(
+            validate_pdf_signature, signature, signer_validation_context=_no_trust_context()
+        )
     except Exception:
         verdict.reason = "bad_signature"
         return verdict

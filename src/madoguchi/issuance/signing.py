@@ -11,6 +11,8 @@ import io
 import logging
 from dataclasses import dataclass
 
+from madoguchi.esign.sync import outside_event_loop
+
 from .keys import LoadedSigner, SigningConfig, load_certificates, revocation_files
 
 logger = logging.getLogger(__name__)
@@ -93,12 +95,12 @@ def _sign(pdf: bytes, loaded: LoadedSigner, config: SigningConfig, timestamper, 
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         try:
-            output = signer.sign_pdf(writer, bytes_reserved=RESERVED_BYTES)
+            output = outside_event_loop(signer.sign_pdf, writer, bytes_reserved=RESERVED_BYTES)
         except SigningError as exc:
             if "larger than expected" not in str(exc):
                 raise
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-            output = signer.sign_pdf(writer)
+            output = outside_event_loop(signer.sign_pdf, writer)
     except Exception as exc:
         raise SigningFailed(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
     return output.getvalue()

@@ -203,6 +203,8 @@ def _verify(data: bytes, digest: str) -> Verification:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+    from madoguchi.esign.sync import outside_event_loop
+
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = list(reader.embedded_regular_signatures)
@@ -214,7 +216,9 @@ def _verify(data: bytes, digest: str) -> Verification:
 
     signature = next((sig for sig in signatures if sig.field_name == FIELD_NAME), signatures[0])
     try:
-        status = validate_pdf_signature(signature, signer_validation_context=_validation_context())
+        status = outside_event_loop(
+            validate_pdf_signature, signature, signer_validation_context=_validation_context()
+        )
     except Exception:
         # The signature's structure itself is broken (a rewritten file whose byte
         # ranges no longer match, a cut-off signature dictionary).
