@@ -97,6 +97,7 @@ pages:
       - {id: site, type: text, label: 作業の場所, max_length: 100}
       - {id: starts_on, type: date, label: 開始日}
       - {id: plan, type: file, label: 作業計画書, accept: [pdf, image], required: false}
+      - {id: owner_number, type: my_number, label: 届出者の個人番号, required: false}
 """
 
 

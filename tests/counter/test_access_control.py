@@ -77,6 +77,7 @@ BACKOFFICE = {
     "backoffice:recall": ({}, None, 409),
     "backoffice:correct": ({}, None, REFUSED),
     "backoffice:add_note": ({}, None, 302),
+    "backoffice:my_number": ({}, None, 409),  # the parking permit asks for none
     "backoffice:post_message": ({}, None, 302),
     "backoffice:file": ({"file_id": "FILE"}, 200, 200),
     "backoffice:file_preview": ({"file_id": "FILE", "page": 1}, 200, None),
@@ -102,6 +103,7 @@ POST_DATA = {
     "backoffice:decide": {"outcome": "return", "reason": "管轄が違います"},
     "backoffice:correct": {"kind": "reopen", "correction_reason": "誤り"},
     "backoffice:add_note": {"body": "メモ"},
+    "backoffice:my_number": {"field": "category", "purpose": "review"},
     "backoffice:post_message": {"body": "職員から"},
 }
 

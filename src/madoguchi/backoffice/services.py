@@ -651,6 +651,34 @@ def confirm_assisted_application(
     return submitted
 
 
+def reveal_my_number(*, application: Application, staff, field_id: str, purpose: str) -> str:
+    """The clear 個人番号 of one answer, for staff who state why (the access log records
+    the purpose, and the resident sees it). Refused without a purpose or a role."""
+    if not permissions.can_view(staff, application):
+        raise Forbidden("この申請を見る権限がありません。", "You may not see this application.")
+    spec = application.procedure_version.spec.fields.get(field_id)
+    value = application.answers.get(field_id) if spec else None
+    if spec is None or spec["type"] != "my_number" or not isinstance(value, dict):
+        raise CounterError("表示できるマイナンバーがありません。", "There is no My Number here.")
+    from madoguchi.core.crypto import decrypt_text
+    from madoguchi.ledger.services import AccessLogError
+
+    try:
+        integrations.log_access(
+            actor=staff,
+            application=application,
+            what="my_number",
+            purpose=purpose,
+            object_type="answer",
+            object_id=f"{application.pk}:{field_id}",
+        )
+    except AccessLogError as exc:
+        error = CounterError(exc.ja, exc.en)
+        error.status, error.code = 422, exc.code
+        raise error from exc
+    return decrypt_text(value["ciphertext"])
+
+
 def summary_hash(application: Application) -> str:
     """The hash printed on the summary the resident signs: the answers it shows."""
     return content_hash(application.answers)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("applications/<uuid:pk>/decision/correct/", views.correct_decision, name="correct"),
     path("applications/<uuid:pk>/notes/", views.add_note, name="add_note"),
     path("applications/<uuid:pk>/messages/", views.post_message, name="post_message"),
+    path("applications/<uuid:pk>/my-number/", views.my_number, name="my_number"),
     path("applications/<uuid:pk>/files/<uuid:file_id>/", views.download_file, name="file"),
     path(
         "applications/<uuid:pk>/files/<uuid:file_id>/pages/<int:page>.png",

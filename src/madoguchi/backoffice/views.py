@@ -309,12 +309,24 @@ def _detail_context(request: HttpRequest, application, *, form=None, errors=None
         "assisted": getattr(application, "assisted_entry", None)
         if application.channel == "counter"
         else None,
+        "my_numbers": [
+            (field_id, spec.get("label", field_id))
+            for field_id, spec in definition.fields.items()
+            if spec["type"] == "my_number" and application.answers.get(field_id)
+        ],
+        "purposes": _purposes(),
         "outbox": OutboundEmail.objects.filter(
             related_type="application", related_id=str(application.pk)
         ).order_by("-created_at")[:20],
         "form": form or {},
         "errors": errors or [],
     }
+
+
+def _purposes():
+    from madoguchi.ledger.models import AccessPurpose
+
+    return AccessPurpose.choices
 
 
 def _instruction_preview(application) -> str:
@@ -591,6 +603,32 @@ def post_message(request: HttpRequest, pk) -> HttpResponse:
     except CounterError as exc:
         return _refused(request, application, exc, {"message": body}, "staff-message")
     return _done(request, application, _("メッセージを送信しました。"), "#messages")
+
+
+@staff_required
+@require_POST
+def my_number(request: HttpRequest, pk) -> HttpResponse:
+    """Shows one 個人番号 in clear after the staff member chose why (recorded)."""
+    application = _application(request, pk)
+    field_id = request.POST.get("field", "")[:63]
+    purpose = request.POST.get("purpose", "")[:20]
+    try:
+        number = services.reveal_my_number(
+            application=application, staff=request.user, field_id=field_id, purpose=purpose
+        )
+    except CounterError as exc:
+        return _refused(request, application, exc, {"purpose": purpose}, f"mn-{field_id}")
+    response = render(
+        request,
+        "backoffice/my_number.html",
+        {
+            "application": application,
+            "label": application.procedure_version.spec.fields[field_id].get("label", field_id),
+            "number": number,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _file_response(stored, *, inline: bool) -> FileResponse:

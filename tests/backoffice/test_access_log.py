@@ -1,0 +1,84 @@
+"""Every staff view that opens a person's application, attachment or profile writes the
+access log the resident reads; My Number is shown only with a purpose."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from madoguchi.counter.models import Application
+from madoguchi.identity.models import ApiToken, User
+from madoguchi.ledger.models import AccessLog
+
+from ..api.payloads import MY_NUMBER
+from ..conftest import login
+from ..counter.helpers import fill_parking, submit
+from ..counter.uploads import pdf, upload
+from .conftest import submit_dog, submit_simple
+
+pytestmark = pytest.mark.django_db
+
+
+def test_opening_an_application_and_its_file_is_logged(hanako, kankyo_staff):
+    application = submit_dog(hanako)
+    client = login(kankyo_staff)
+    client.get(reverse("backoffice:detail", args=[application.pk]))
+    log = AccessLog.objects.get(subject_user=hanako, what="application")
+    assert (log.actor, log.unit, log.object_id) == (
+        kankyo_staff,
+        application.unit,
+        str(application.pk),
+    )
+    assert log.purpose == "review"
+    # An attachment (the parking permit's, opened by its unit's staff) and its pages.
+    resident = login(hanako)
+    parking = fill_parking(resident, [upload("手帳.pdf", pdf())])
+    submit(resident, parking)
+    staff = login(User.objects.get(email="fukushi.tanto@sakura.example.jp"))
+    file_id = Application.objects.get(pk=parking).answers["evidence_files"][0]["id"]
+    response = staff.get(reverse("backoffice:file", args=[parking, file_id]))
+    assert response.status_code == 200
+    assert AccessLog.objects.filter(what="attachment", object_id=file_id).count() == 1
+    preview = staff.get(reverse("backoffice:file_preview", args=[parking, file_id, 1]))
+    assert preview.status_code == 200 and preview["Content-Type"] == "image/png"
+    assert preview.content.startswith(b"\x89PNG")
+    assert (
+        staff.get(reverse("backoffice:file_preview", args=[parking, file_id, 9])).status_code == 404
+    )
+
+
+def test_the_api_logs_its_reads_too(hanako, kankyo_staff):
+    application = submit_dog(hanako)
+    _token, raw = ApiToken.issue(user=kankyo_staff, name="t")
+    response = Client().get(
+        f"/api/staff/applications/{application.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert response.status_code == 200
+    assert AccessLog.objects.filter(subject_user=hanako, what="application").count() == 1
+
+
+def test_my_number_needs_a_purpose(simple_procedure, hanako, kankyo_staff, shimin_staff):
+    application = submit_simple(hanako, owner_number=MY_NUMBER)
+    client = login(kankyo_staff)
+    page = client.get(reverse("backoffice:detail", args=[application.pk])).content.decode()
+    assert MY_NUMBER not in page and "********" + MY_NUMBER[-4:] in page
+    url = reverse("backoffice:my_number", args=[application.pk])
+    response = client.post(url, {"field": "owner_number", "purpose": ""})
+    assert response.status_code == 422
+    assert "マイナンバーを表示するには利用目的を選んでください。" in response.content.decode()
+    assert MY_NUMBER not in response.content.decode()
+    assert not AccessLog.objects.filter(what="my_number").exists()
+    response = client.post(url, {"field": "owner_number", "purpose": "review"})
+    assert response.status_code == 200 and MY_NUMBER in response.content.decode()
+    assert response["Cache-Control"] == "private, no-store"
+    log = AccessLog.objects.get(what="my_number")
+    assert (log.subject_user, log.purpose) == (hanako, "review")
+    # Another unit: as if it did not exist.
+    assert (
+        login(shimin_staff).post(url, {"field": "owner_number", "purpose": "review"}).status_code
+        == 404
+    )
+    # Not a My Number field: refused, nothing shown.
+    response = client.post(url, {"field": "site", "purpose": "review"})
+    assert response.status_code == 409
