@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -11,6 +13,7 @@ from django.urls import reverse
 from madoguchi.counter.models import Application, State
 from madoguchi.identity import levels
 
+from ..conftest import PASSWORD
 from ..counter.helpers import fill_juminhyo
 
 pytestmark = pytest.mark.django_db
@@ -117,10 +120,25 @@ def test_step_up_with_the_card_keeps_the_draft_and_allows_submitting(
     assert start.status_code == 302
     back = log_in_at_provider(start["Location"], "card-hanako")
     response = hanako_client.get(path_of(back))
+    # A card not linked yet, in a session logged in some time ago: the password first, so
+    # that a card is never linked to an account someone merely left logged in.
+    confirm = reverse("identity:oidc_link_confirm")
+    assert response["Location"] == reverse("account_reauthenticate") + "?next=" + quote(
+        confirm, safe=""
+    )
+    assert not IdentityLink.objects.exists()
+    response = hanako_client.post(response["Location"], {"password": PASSWORD, "next": confirm})
+    assert response["Location"] == confirm
+    assert "連携しますか" in hanako_client.get(confirm).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hanako_client.post(confirm)
     assert response.status_code == 302 and response["Location"] == check_url
     assert hanako_client.session[levels.SESSION_KEY] == levels.MYNUMBER_CARD
-    # Logged in already: the card is linked to this account, which the person controls.
     assert IdentityLink.objects.get(provider="card").user == hanako
+    assert [m.subject for m in mail.outbox] == [
+        "[まどぐち] マイナンバーカード（デジタル認証アプリ）でのログインが連携されました"
+    ]
+    mail.outbox.clear()
     # The draft is where it was.
     application = Application.objects.get(pk=application_id)
     assert application.state == State.DRAFT and application.answers["copies"] == 1
@@ -149,7 +167,30 @@ def test_a_generic_provider_is_no_card(oidc, hanako_client):
     """Logging in elsewhere with a password does not reach mynumber_card."""
     from .oidc import log_in_at_provider, path_of
 
+    _recently_authenticated(hanako_client)
     start = hanako_client.post(reverse("identity:oidc_start", args=["generic"]), {"intent": "link"})
     back = log_in_at_provider(start["Location"], "generic-person")
     hanako_client.get(path_of(back))
     assert hanako_client.session[levels.SESSION_KEY] == levels.ACCOUNT
+
+
+def _recently_authenticated(client) -> None:
+    import time
+
+    session = client.session
+    session["account_authentication_methods"] = [{"method": "password", "at": time.time()}]
+    session["account_authentication_methods_user"] = session["_auth_user_id"]
+    session.save()
+
+
+def test_a_recent_log_in_links_the_card_at_once(oidc, hanako_client, hanako):
+    from madoguchi.identity.models import IdentityLink
+
+    from .oidc import log_in_at_provider, path_of
+
+    _recently_authenticated(hanako_client)
+    start = hanako_client.post(reverse("identity:oidc_start", args=["card"]), {"intent": "step_up"})
+    response = hanako_client.get(path_of(log_in_at_provider(start["Location"], "card-hanako")))
+    assert response.status_code == 302 and response["Location"] == reverse("identity:account")
+    assert IdentityLink.objects.get(provider="card").user == hanako
+    assert hanako_client.session[levels.SESSION_KEY] == levels.MYNUMBER_CARD

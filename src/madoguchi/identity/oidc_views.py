@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -98,22 +99,42 @@ def _log_in(request: HttpRequest, user, authenticated: Authenticated) -> None:
     services.track_session(request)
 
 
+def _keep_pending(request: HttpRequest, authenticated: Authenticated, next_url: str) -> None:
+    # Only what is needed to finish the link is kept, for a few minutes.
+    request.session[PENDING_KEY] = {
+        "provider": authenticated.provider.name,
+        "issuer": authenticated.issuer,
+        "subject": authenticated.subject,
+        "claims": authenticated.claims,
+        "acr": authenticated.acr,
+        "amr": authenticated.amr,
+        "level": authenticated.level,
+        "next": next_url,
+        "at": time.time(),
+    }
+
+
+def _linked(request: HttpRequest, user, authenticated: Authenticated) -> None:
+    """Tells the person, here and by mail (someone else might have done it)."""
+    from allauth.account.adapter import get_adapter
+
+    messages.success(
+        request,
+        _(
+            "%(provider)sでのログインをこのアカウントに連携しました。次からはこちらでログインできます。"
+        )
+        % {"provider": authenticated.provider.label},
+    )
+    get_adapter(request).send_notification_mail(
+        "account/email/identity_linked", user, {"provider": authenticated.provider.label}
+    )
+
+
 def _resident_login(request: HttpRequest, authenticated: Authenticated, next_url: str):
     link = services.link_for(issuer=authenticated.issuer, subject=authenticated.subject)
     if link is None:
-        # Not linked yet: the person chooses an account they prove they control, or a new
-        # one. Only what is needed to finish is kept, for a few minutes.
-        request.session[PENDING_KEY] = {
-            "provider": authenticated.provider.name,
-            "issuer": authenticated.issuer,
-            "subject": authenticated.subject,
-            "claims": authenticated.claims,
-            "acr": authenticated.acr,
-            "amr": authenticated.amr,
-            "level": authenticated.level,
-            "next": next_url,
-            "at": time.time(),
-        }
+        # Not linked yet: the person chooses an account they prove they control, or a new one.
+        _keep_pending(request, authenticated, next_url)
         return redirect("identity:oidc_link")
     _log_in(request, link.user, authenticated)
     services.touch_link(link)
@@ -150,6 +171,12 @@ def _for_current_user(request: HttpRequest, authenticated: Authenticated, intent
         )
         levels.raise_session_level(request, authenticated.level)
         return _resume(request, next_url, default="identity:account")
+    if link is None and not services.recently_authenticated(request):
+        # A session logged in long ago may be a computer someone left: linking a new log-in
+        # to it waits until the account's password (or second factor) is entered again.
+        _keep_pending(request, authenticated, next_url)
+        confirm = reverse("identity:oidc_link_confirm")
+        return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": confirm}))
     if link is None:
         link = services.link_identity(
             user=user,
@@ -157,11 +184,7 @@ def _for_current_user(request: HttpRequest, authenticated: Authenticated, intent
             issuer=authenticated.issuer,
             subject=authenticated.subject,
         )
-        messages.success(
-            request,
-            _("%(provider)sでのログインをこのアカウントに連携しました。")
-            % {"provider": authenticated.provider.label},
-        )
+        _linked(request, user, authenticated)
     services.touch_link(link)
     services.record_authentication(
         request, user, "oidc", provider=authenticated.provider.name, level=authenticated.level
@@ -299,7 +322,7 @@ def link_confirm(request: HttpRequest) -> HttpResponse:
     ]
     if not proved_after:
         # Logged in before the provider's log-in: the account may be someone else's session.
-        return redirect(reverse("account_reauthenticate") + "?next=" + request.path)
+        return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": request.path}))
     if request.method != "POST":
         return render(
             request, "identity/oidc_link_confirm.html", {"provider": authenticated.provider}
@@ -324,13 +347,7 @@ def link_confirm(request: HttpRequest) -> HttpResponse:
     )
     levels.raise_session_level(request, authenticated.level)
     _apply_claims(request, request.user, authenticated)
-    messages.success(
-        request,
-        _(
-            "%(provider)sでのログインをこのアカウントに連携しました。次からはこちらでログインできます。"
-        )
-        % {"provider": authenticated.provider.label},
-    )
+    _linked(request, request.user, authenticated)
     return redirect(pending.get("next") or "identity:account")
 
 
