@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -52,21 +52,21 @@ STATE_CSS = {
     "cancelled": "withdrawn",
 }
 SKIP_REASONS = {
-    "condition": "条件に当たらないため省略",
-    "drafter_rank": "起案者の職位以下のため省略",
-    "drafter": "起案者ご本人のため省略",
-    "no_holder": "該当する職がないため省略",
-    "after_final": "決裁権者より後のため不要",
+    "condition": gettext_lazy("条件に当たらないため省略"),
+    "drafter_rank": gettext_lazy("起案者の職位以下のため省略"),
+    "drafter": gettext_lazy("起案者ご本人のため省略"),
+    "no_holder": gettext_lazy("該当する職がないため省略"),
+    "after_final": gettext_lazy("決裁権者より後のため不要"),
 }
 EVENT_LABELS = {
-    "approval.started": "起案",
-    "approval.step_approved": "承認",
-    "approval.returned": "差戻し",
-    "approval.recalled": "引上げ",
-    "approval.resubmitted": "再提出",
-    "approval.completed": "決裁完了",
-    "approval.cancelled": "取りやめ",
-    "approval.aborted": "中止",
+    "approval.started": gettext_lazy("起案"),
+    "approval.step_approved": gettext_lazy("承認"),
+    "approval.returned": gettext_lazy("差戻し"),
+    "approval.recalled": gettext_lazy("引上げ"),
+    "approval.resubmitted": gettext_lazy("再提出"),
+    "approval.completed": gettext_lazy("決裁完了"),
+    "approval.cancelled": gettext_lazy("取りやめ"),
+    "approval.aborted": gettext_lazy("中止"),
 }
 
 
