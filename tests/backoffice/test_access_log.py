@@ -43,6 +43,7 @@ def test_opening_an_application_and_its_file_is_logged(hanako, kankyo_staff):
     preview = staff.get(reverse("backoffice:file_preview", args=[parking, file_id, 1]))
     assert preview.status_code == 200 and preview["Content-Type"] == "image/png"
     assert preview.content.startswith(b"\x89PNG")
+    assert AccessLog.objects.filter(what="attachment", object_id=file_id).count() == 2
     assert (
         staff.get(reverse("backoffice:file_preview", args=[parking, file_id, 9])).status_code == 404
     )

@@ -192,6 +192,10 @@ def test_a_direct_decision_needs_the_approver_role(
     assert email.subject == f"【不承認】特定建設作業の届出（見本）（{application.receipt_number}）"
     assert "あおば市 生活環境課です。" in email.body_text
     assert "作業時間が基準外" not in email.body_text  # the reason stays behind the log-in
+    # The decision is filed in the records register.
+    from madoguchi.records.models import Record
+
+    assert Record.objects.filter(object_type="decision", object_id=str(result.decision.pk)).exists()
 
 
 def test_reject_and_return_need_a_reason(simple_procedure, hanako, kankyo_staff, kankyo_kacho):
@@ -305,6 +309,9 @@ def test_a_decision_is_corrected_by_the_recorded_procedure(
     assert OutboundEmail.objects.filter(
         template="decision_corrected", related_id=str(decided.pk)
     ).exists()
+    from madoguchi.records.models import Record
+
+    assert Record.objects.filter(object_type="decision", object_id=str(amended.pk)).exists()
 
 
 def test_a_decision_is_revoked_and_the_review_reopens(decided, hanako, kankyo_staff, kankyo_kacho):

@@ -61,14 +61,20 @@ def after_final_decision(*, application, decision, actor) -> None:
         if schedule is not None:
             with _as_refusal():
                 schedule(application_id=application.pk, decided_by=actor)
+    file_record(kind="application_decision", subject=application, actor=actor)
+
+
+def file_record(*, kind: str, subject, actor) -> None:
+    """Files a document in the records register (行政文書ファイル管理簿), when that
+    capability is installed: decisions, corrected decisions."""
     try:
         from madoguchi.records import services as records
     except ImportError:
-        records = None
-    file_record = getattr(records, "file_record", None)
-    if file_record is not None:
+        return
+    record = getattr(records, "file_record", None)
+    if record is not None:
         with _as_refusal():
-            file_record(kind="application_decision", subject=application, actor=actor)
+            record(kind=kind, subject=subject, actor=actor)
 
 
 @contextmanager

@@ -257,14 +257,18 @@ def amend_decision(
     expected_version: int | None = None,
 ) -> Decision:
     _require(staff, permissions.DECIDE, application)
-    return counter.amend_decision(
-        application=application,
-        staff=staff,
-        reason=reason,
-        comment=comment,
-        correction_reason=correction_reason,
-        expected_version=expected_version,
-    )
+    with transaction.atomic():
+        amended = counter.amend_decision(
+            application=application,
+            staff=staff,
+            reason=reason,
+            comment=comment,
+            correction_reason=correction_reason,
+            expected_version=expected_version,
+        )
+        # The corrected decision is a document of its own in the register.
+        integrations.file_record(kind="decision", subject=amended, actor=staff)
+    return amended
 
 
 def reopen_decision(

@@ -667,6 +667,14 @@ def file_preview(request: HttpRequest, pk, file_id, page: int) -> HttpResponse:
     link = counter_selectors.file_of_application(application, file_id)
     if link is None or link.stored_file.content_type != "application/pdf":
         raise Http404
+    # Each page shown is an access to the attachment (staff cannot hide their accesses).
+    integrations.log_access(
+        actor=request.user,
+        application=application,
+        what="attachment",
+        object_type="file",
+        object_id=str(link.stored_file_id),
+    )
     image = previews.page_png(link.stored_file, page)
     if image is None:
         raise Http404
