@@ -328,6 +328,22 @@ def measure_appends(args, pg, env, tmpdir: Path) -> dict:
             if writer.returncode != 0:
                 raise BenchError(f"a writer failed: {err[-2000:]}")
         written = sum(int(out.strip().splitlines()[-1]) for out, _err in outputs)
+        # The sequencer alone on the backlog for a while: its rate and CPU per append
+        # without writers (PostgreSQL's CPU is then the sequencer's backend's).
+        step("the sequencer alone on the rest of the backlog")
+        alone_before = (
+            entries(),
+            sequencer.cpu_seconds(),
+            submission.cpu_sample(os.getpid()),
+            time.monotonic(),
+        )
+        time.sleep(args.write_seconds)
+        alone_after = (
+            entries(),
+            sequencer.cpu_seconds(),
+            submission.cpu_sample(os.getpid()),
+            time.monotonic(),
+        )
         step("waiting for the sequencer to take the rest of the backlog")
         while _scalar(pg, args.database, "SELECT count(*) FROM ledger_pendingevent"):
             time.sleep(1)
@@ -339,10 +355,10 @@ def measure_appends(args, pg, env, tmpdir: Path) -> dict:
         total_entries = entries()
     finally:
         sequencer.stop()
-    postgres_cpu = (
-        submission._ticks_used(before_sample.postgres, after_sample.postgres)
-        / submission.CLOCK_TICKS
-    )
+    postgres_cpu = submission._ticks_used(before_sample.postgres, after_sample.postgres)
+    alone_postgres_cpu = submission._ticks_used(alone_before[2].postgres, alone_after[2].postgres)
+    alone_appended = alone_after[0] - alone_before[0]
+    alone_window = alone_after[3] - alone_before[3]
     appended = during_entries - before_entries
     events = _scalar(pg, args.database, "SELECT count(*) FROM ledger_event")
     duplicates = _scalar(
@@ -360,6 +376,13 @@ def measure_appends(args, pg, env, tmpdir: Path) -> dict:
         "sequencer_cpu_s": during_cpu - before_cpu,
         "postgres_cpu_s": postgres_cpu,
         "drained_s": drained,
+        "alone_per_s": alone_appended / alone_window if alone_window else 0.0,
+        "alone_sequencer_us": (alone_after[1] - alone_before[1]) * 1e6 / max(alone_appended, 1),
+        "alone_postgres_us": alone_postgres_cpu * 1e6 / max(alone_appended, 1),
+        "alone_machine_busy": (alone_after[2].machine_busy - alone_before[2].machine_busy)
+        / alone_window
+        if alone_window
+        else 0.0,
         "entries": total_entries,
         "events": events,
         "duplicates": duplicates,
@@ -491,8 +514,10 @@ def section(results: dict, setup: dict) -> str:
         f"| ratio on ÷ off | **{sub['ratio']:.2f}** |",
         f"| concurrent writers (`record_event`, one event per transaction, {setup['writer_rate']}) | {app['writers']} processes, {app['written']:,} events in {app['window_s']:.1f} s ({app['written_per_s']:,.0f}/s) |",
         f"| appended to the Merkle log meanwhile | **{app['appended']:,} entries, {app['appends_per_s']:,.0f}/s** |",
-        f"| sequencer CPU per append / PostgreSQL CPU per append | {app['sequencer_cpu_s'] * 1e6 / max(app['appended'], 1):.0f} µs / {app['postgres_cpu_s'] * 1e6 / max(app['appended'], 1):.0f} µs |",
+        f"| sequencer CPU per append meanwhile | {app['sequencer_cpu_s'] * 1e6 / max(app['appended'], 1):.0f} µs |",
         f"| machine busy during the window (of {setup['cores']} cores) | {app['machine_busy'] / int(setup['cores']):.0%} |",
+        f"| the sequencer alone on the backlog ({setup['write_seconds']} s) | {app['alone_per_s']:,.0f} appends/s; CPU per append: sequencer {app['alone_sequencer_us']:.0f} µs, PostgreSQL {app['alone_postgres_us']:.0f} µs; machine {app['alone_machine_busy'] / int(setup['cores']):.0%} busy |",
+        f"| what the CPU per append allows (one core for the sequencer and its backend) | {1e6 / max(app['alone_sequencer_us'] + app['alone_postgres_us'], 1):,.0f} appends/s |",
         f"| log after the run | {app['entries']:,} entries for {app['events']:,} events, {app['duplicates']} duplicates |",
         f"| export of the log (`madoguchi ledger export --log {BODY}`) | {ver['entries']:,} entries, {ver['bytes'] / 1e6:.0f} MB, {ver['export_s']:.1f} s |",
         f"| `sha256sum entries.jsonl`: wall-clock / CPU (best of {ver['repeats']}) | {ver['sha256sum_wall']:.2f} s / {ver['sha256sum_cpu']:.2f} s |",
