@@ -268,3 +268,31 @@ def test_staff_see_the_verdict_with_the_application(resident, draft, shimin_staf
     assert "テスト 花子" in body and "有効" in body
     assert "（現在の申請内容と一致）" in body
     assert "署名の確認 2回" in body
+
+
+def test_a_correction_is_signed_again_before_it_is_resubmitted(resident, draft, shimin_staff):
+    from madoguchi.counter import services as counter
+
+    resident.post(reverse("issuance:sign_demo", args=[draft.pk]))
+    assert resident.post(reverse("counter:check", args=[draft.pk])).status_code == 302
+    draft.refresh_from_db()
+    counter.staff_transition(application=draft, staff=shimin_staff, name="start_review")
+    counter.request_correction(
+        application=draft,
+        staff=shimin_staff,
+        field_ids=["purpose"],
+        message="使用目的を具体的に",
+        reply_by=None,
+    )
+    page = resident.get(reverse("counter:correction", args=[draft.pk])).content.decode()
+    assert "補正した内容にも電子署名が必要です" in page
+    changed = {"f-purpose": "その他", "f-purpose_detail": "奨学金の申請", "action": "continue"}
+    response = resident.post(reverse("counter:correction", args=[draft.pk]), changed)
+    draft.refresh_from_db()
+    assert draft.state == "correction_requested"  # saved, not resubmitted: signed again first
+    assert "署名の後に申請内容が変わりました" in response.content.decode()
+    response = resident.post(reverse("issuance:sign_demo", args=[draft.pk]))
+    assert response["Location"] == reverse("counter:correction", args=[draft.pk])
+    resident.post(reverse("counter:correction", args=[draft.pk]), changed)
+    draft.refresh_from_db()
+    assert draft.state == "resubmitted"

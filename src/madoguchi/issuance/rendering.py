@@ -38,6 +38,8 @@ class DocumentTemplate:
     name: str
     label: str
     build: Callable[[dict[str, Any]], dict[str, Any]]
+    # Whether the template prints uploaded images (read from storage only then).
+    images: bool = False
 
 
 def _identity(context: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +59,7 @@ TEMPLATES: dict[str, DocumentTemplate] = {
         DocumentTemplate("notice", "許可書・通知書（A4）", _identity),
         DocumentTemplate("permit-card", "利用証（はがき大のカード）", _identity),
         DocumentTemplate("certificate-of-residence", "住民票の写し（A4）", _identity),
-        DocumentTemplate("exam-admission-ticket", "受検票（A4）", _exam_ticket),
+        DocumentTemplate("exam-admission-ticket", "受検票（A4）", _exam_ticket, images=True),
     )
 }
 
@@ -115,7 +117,9 @@ def _image_data_uri(stored_file) -> str:
     return f"data:{stored_file.content_type};base64,{base64.b64encode(data).decode()}"
 
 
-def answer_fields(application) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+def answer_fields(
+    application, *, images: bool = True
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """The answers as {field id: {label, value}} shown as on the staff page, and the
     uploaded images as data URIs by field id."""
     from madoguchi.catalogue.fieldtypes import FIELD_TYPES, DisplayContext, localized
@@ -123,7 +127,8 @@ def answer_fields(application) -> tuple[dict[str, dict[str, str]], dict[str, str
     definition = application.procedure_version.spec
     context = DisplayContext(date_style="wareki", reveal_sensitive=False)
     result: dict[str, dict[str, str]] = {}
-    images: dict[str, str] = {}
+    found: dict[str, str] = {}
+    want_images = images
     for field_id, spec in definition.fields.items():
         value = application.answers.get(field_id)
         if value is None or spec["type"] in ("notice", "group"):
@@ -144,7 +149,8 @@ def answer_fields(application) -> tuple[dict[str, dict[str, str]], dict[str, str
                 }
             continue
         if spec["type"] == "file":
-            images.update(_first_image(application, field_id, value))
+            if want_images:
+                found.update(_first_image(application, field_id, value))
             continue
         shown = FIELD_TYPES[spec["type"]].display(spec, value, context)
         entry: dict[str, Any] = {"label": localized(spec, "label"), "value": shown}
@@ -152,7 +158,7 @@ def answer_fields(application) -> tuple[dict[str, dict[str, str]], dict[str, str
             entry["name"] = f"{value.get('family', '')}　{value.get('given', '')}".strip()
             entry["kana"] = f"{value.get('family_kana', '')}　{value.get('given_kana', '')}".strip()
         result[field_id] = entry
-    return result, images
+    return result, found
 
 
 def _first_image(application, field_id: str, value) -> dict[str, str]:
@@ -167,7 +173,8 @@ def _first_image(application, field_id: str, value) -> dict[str, str]:
 
 def document_context(document, *, demo: bool) -> dict[str, Any]:
     application = document.application
-    fields, images = answer_fields(application)
+    template = template_for(document.template)
+    fields, images = answer_fields(application, images=template.images)
     issued_on = timezone.localdate(document.issued_at or timezone.now())
     from madoguchi.catalogue.japanese import format_wareki
 
@@ -204,7 +211,7 @@ def document_context(document, *, demo: bool) -> dict[str, Any]:
     context = _visible(context)
     context["images"] = images
     context["qr"] = qr_data_uri(context["verify_url"])
-    return template_for(document.template).build(context)
+    return template.build(context)
 
 
 def fiscal_year_of(date: dt.date) -> int:

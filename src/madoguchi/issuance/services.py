@@ -151,6 +151,10 @@ def schedule_issuance(*, application_id, decided_by=None) -> IssuedDocument | No
 
 def _create_document(application, deliverable, decided_by) -> IssuedDocument:
     today = timezone.localdate()
+    named = deliverable.get("template")
+    if named and named not in rendering.TEMPLATES:
+        # A definition's typo must not stop the issuance: the notice layout is used.
+        logger.warning("unknown deliverable template %r: using %r", named, "notice")
     document = IssuedDocument.objects.create(
         application=application,
         body=application.body,
@@ -264,6 +268,7 @@ def _commit_issued(document: IssuedDocument, name: str, data: bytes, loaded, lev
     locked.state = DocumentState.ISSUED
     locked.attempts += 1
     locked.last_error = ""
+    locked.notified_at = timezone.now()
     locked.save()
     record_event(
         event_type="document.issued",
@@ -283,7 +288,7 @@ def _commit_issued(document: IssuedDocument, name: str, data: bytes, loaded, lev
         },
     )
     _file_in_register(locked)
-    _notify_issued(locked)
+    _queue_notice(locked, template="document_issued")
     return "issued"
 
 
@@ -327,6 +332,12 @@ def _file_in_register(document: IssuedDocument) -> None:
 
 
 def _notify_issued(document: IssuedDocument, *, template: str = "document_issued") -> None:
+    _queue_notice(document, template=template)
+    document.notified_at = timezone.now()
+    document.save(update_fields=["notified_at"])
+
+
+def _queue_notice(document: IssuedDocument, *, template: str) -> None:
     application = document.application
     queue_email(
         to=application.applicant.email,
@@ -342,8 +353,6 @@ def _notify_issued(document: IssuedDocument, *, template: str = "document_issued
         related_type="document",
         related_id=str(document.pk),
     )
-    document.notified_at = timezone.now()
-    document.save(update_fields=["notified_at"])
 
 
 def issue_pending(*, limit: int = 100) -> dict[str, int]:
