@@ -281,3 +281,12 @@ def test_the_staff_api_in_a_browser_session_needs_the_second_factor_too(kankyo_s
     assert response.status_code == 403
     assert response.json()["code"] == "second_factor_required"
     assert login(kankyo_staff).get("/api/staff/queue").status_code != 403
+
+
+def test_an_expired_session_gets_json_from_the_api(kankyo_staff, settings):
+    settings.MADOGUCHI_STAFF_IDLE_MINUTES = 30
+    client = login(kankyo_staff)
+    client.get("/api/staff/queue")
+    _age_session(client, 31)
+    response = client.get("/api/staff/queue")
+    assert response.status_code == 401 and response.json()["code"] == "session_expired"
