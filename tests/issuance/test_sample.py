@@ -25,6 +25,12 @@ def test_the_sample_has_issued_signed_documents_and_one_revoked(django_capture_o
     assert verdicts == {verification.VALID, verification.REVOKED}
     titles = {document.title for document in documents}
     assert titles == {"おもいやり駐車場利用証", "児童手当認定通知書"}
+    notice = next(d for d in documents if d.title == "児童手当認定通知書")
+    from .test_templates import pdftext
+
+    text = pdftext(notice.pdf.open("rb").read())
+    # The answers the procedure lists (deliverable.fields): the claimant and the children.
+    assert "山田 花子（やまだ はなこ）" in text and "𠮷乃" in text
     # The child allowance requires the applicant's signature: made with the demo certificate.
     signature = ApplicantSignature.objects.get(application__procedure__identifier="child-allowance")
     assert signature.status == "valid" and signature.demo

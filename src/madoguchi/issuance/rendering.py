@@ -136,7 +136,7 @@ def answer_fields(
                 result[field_id] = {
                     "label": localized(spec, "label"),
                     "value": "",
-                    "items": [
+                    "group_items": [
                         {
                             sub["id"]: FIELD_TYPES[sub["type"]].display(
                                 sub, item.get(sub["id"]), context
