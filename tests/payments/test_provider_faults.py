@@ -250,3 +250,39 @@ def test_webhook_bodies_are_not_stored_only_their_hash(certificate, stripe, hana
         assert len(row.payload_sha256) == 64
     details = json.dumps(list(Event.objects.values_list("details", flat=True)), ensure_ascii=False)
     assert "hanako" not in details and "山田" not in details
+
+
+def test_a_provider_that_captured_by_itself_still_gets_the_application_submitted(
+    certificate, stripe, hanako_client
+):
+    stripe.auto_capture = True  # e.g. a wallet that cannot hold an authorisation
+    application_id = fill_certificate(hanako_client)
+    _status, location = stripe.pay(session_id_of(start_payment(hanako_client, application_id)))
+    hanako_client.get(return_path(location))
+    assert Payment.objects.get().status == Status.PAID
+    assert Application.objects.get(pk=application_id).state == State.SUBMITTED
+
+
+def test_money_taken_for_an_application_that_cannot_be_sent_is_flagged_for_a_refund(
+    certificate, stripe, hanako_client, shimin_staff
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.conftest import login
+
+    stripe.auto_capture = True
+    application_id = fill_certificate(hanako_client)
+    session_id = session_id_of(start_payment(hanako_client, application_id))
+    version = certificate.current_version
+    type(version).objects.filter(pk=version.pk).update(
+        closes_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    _status, location = stripe.pay(session_id)
+    hanako_client.get(return_path(location))
+    payment = Payment.objects.get()
+    assert payment.status == Status.PAID and payment.attention == "paid_not_submitted"
+    assert Application.objects.get(pk=application_id).state == State.DRAFT
+    page = login(shimin_staff).get(reverse("payments_staff:home"))
+    assert any(m.kind == "paid_not_submitted" for m in page.context["mismatches"])
