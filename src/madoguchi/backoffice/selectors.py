@@ -38,6 +38,8 @@ SORT_LABELS = {
     "-submitted_at": "受付の新しい順",
     "receipt_number": "受付番号順",
 }
+# Plain strings: the enum members cost a lookup each time a query is built.
+OPEN = tuple(str(state.value) for state in OPEN_STATES)
 STATE_FILTERS = ("open", "all", *[s for s in State.values if s != State.DRAFT])
 
 
@@ -200,7 +202,7 @@ def queue(unit: Unit, flt: QueueFilter, *, user, on: dt.date | None = None) -> Q
     if flt.overdue or flt.due_soon:
         # Both only make sense while the office holds the application; the clock-stopped
         # ones (補正 waiting) have no due date and fall out here.
-        where["state__in"] = OPEN_STATES
+        where["state__in"] = OPEN
         if flt.state not in ("open", "all"):
             where["state"] = flt.state
         if flt.overdue and flt.due_soon:
@@ -211,7 +213,7 @@ def queue(unit: Unit, flt: QueueFilter, *, user, on: dt.date | None = None) -> Q
             where["due_date__gte"] = on
             where["due_date__lte"] = _soon_limit(on)
     elif flt.state == "open":
-        where["state__in"] = OPEN_STATES
+        where["state__in"] = OPEN
     elif flt.state == "all":
         exclude_drafts = True
     else:
@@ -386,7 +388,7 @@ def due_status(
         days_left_at_pause=application.open_days_left,
         today=on or today(),
         soon_days=due_soon_days() if soon_days is None else soon_days,
-        running=application.state in OPEN_STATES,
+        running=application.state in OPEN,
     )
 
 

@@ -63,9 +63,15 @@ def _open_days_before_year(year: int) -> int:
     return _open_days_before_year(year - 1) + _running_total(year - 1)[-1]
 
 
+@lru_cache(maxsize=256)
+def _first_ordinal(year: int) -> int:
+    return dt.date(year, 1, 1).toordinal()
+
+
 def _open_days_through(day: dt.date) -> int:
     """Open days in [2000-01-01, day]."""
-    return _open_days_before_year(day.year) + _running_total(day.year)[day.timetuple().tm_yday - 1]
+    index = day.toordinal() - _first_ordinal(day.year)
+    return _open_days_before_year(day.year) + _running_total(day.year)[index]
 
 
 def resume(on: dt.date, days_left: int) -> dt.date:
