@@ -42,7 +42,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_check_of_the_sample_folder_succeeds():
     result = run_cli("procedures", "check", str(SAMPLE_CATALOGUE))
     assert result.returncode == 0, result.stderr
-    assert "OK: 6 definition(s) / 6件の定義に問題はありません" in result.stdout
+    assert "OK: 7 definition(s) / 7件の定義に問題はありません" in result.stdout
     assert result.stderr == ""
 
 
@@ -91,7 +91,7 @@ def test_check_of_a_missing_path(tmp_path):
 def test_check_through_call_command(tmp_path):
     out, err = StringIO(), StringIO()
     call_command("procedures", "check", str(SAMPLE_CATALOGUE), stdout=out, stderr=err)
-    assert "6件の定義に問題はありません" in out.getvalue()
+    assert "7件の定義に問題はありません" in out.getvalue()
     bad = tmp_path / "bad.yaml"
     bad.write_text("", encoding="utf-8")
     with pytest.raises(CommandError) as caught:
@@ -106,11 +106,11 @@ def test_load_and_list_through_call_command(sample, tmp_path):
     call_command("procedures", "list", stdout=out)
     listed = out.getvalue().splitlines()
     assert "992011/juminhyo-copy  v1  住民票の写し等の交付請求" in listed
-    assert len(listed) == 6
+    assert len(listed) == 7
 
     out = StringIO()
     call_command("procedures", "load", str(SAMPLE_CATALOGUE), stdout=out)
-    assert out.getvalue().count("unchanged    ") == 6
+    assert out.getvalue().count("unchanged    ") == 7
 
     catalogue = tmp_path / "catalogue"
     shutil.copytree(SAMPLE_CATALOGUE, catalogue)

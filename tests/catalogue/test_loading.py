@@ -84,6 +84,7 @@ SAMPLE_LABELS = [
     "990001/omoiyari-parking",
     "992011/child-allowance",
     "992011/dog-registration",
+    "992011/income-certificate",
     "992011/juminhyo-copy",
     "993417/dog-registration",
 ]
@@ -105,7 +106,7 @@ def test_first_load_creates_version_1_of_everything(sample):
     assert juminhyo.identity_level == "mynumber_card"
     assert "じゅうみんひょう" in juminhyo.search_reading
     assert juminhyo.source_path.endswith("992011/juminhyo-copy.yaml")
-    assert Event.objects.filter(event_type="procedure.version_published").count() == 6
+    assert Event.objects.filter(event_type="procedure.version_published").count() == 7
 
 
 def test_loading_unchanged_definitions_creates_nothing(sample, tmp_path):
@@ -142,7 +143,7 @@ def test_a_changed_definition_becomes_version_2(sample, tmp_path):
     report = load_catalogue(catalogue)
     assert report.new_versions == ["992011/dog-registration"]
     assert report.created == []
-    assert len(report.unchanged) == 5
+    assert len(report.unchanged) == 6
 
     procedure.refresh_from_db()
     v2 = procedure.current_version

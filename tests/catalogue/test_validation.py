@@ -119,6 +119,7 @@ def test_sample_catalogue_has_no_problem():
         ("990001", "omoiyari-parking"),
         ("992011", "child-allowance"),
         ("992011", "dog-registration"),
+        ("992011", "income-certificate"),
         ("992011", "juminhyo-copy"),
         ("993417", "dog-registration"),
     ]
@@ -781,7 +782,7 @@ def test_one_bad_file_among_good_ones_is_named(tmp_path):
     bad = tmp_path / "catalogue" / "992011" / "broken.yaml"
     bad.write_text(changed("        min: 1\n", "        min: one\n"), encoding="utf-8")
     valid, problems = check_path(tmp_path / "catalogue")
-    assert len(valid) == 6
+    assert len(valid) == 7
     assert [(p.file, p.line, p.path) for p in problems] == [
         (str(bad), 33, "pages[0].fields[2].min")
     ]
