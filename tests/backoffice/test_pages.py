@@ -184,3 +184,29 @@ def test_control_characters_are_refused_never_a_500(applications, kankyo_staff, 
     application.refresh_from_db()
     assert application.state == State.SUBMITTED and not application.messages.exists()
     assert not application.internal_notes.exists()
+
+
+def test_staff_notes_are_never_shown_to_the_resident(hanako, kankyo_staff):
+    from madoguchi.backoffice import services
+    from madoguchi.identity.models import ApiToken
+
+    from .conftest import submit_dog
+
+    application = submit_dog(hanako)
+    services.add_note(
+        application=application, staff=kankyo_staff, body="電話で本人確認済み（内部）"
+    )
+    staff_page = login(kankyo_staff).get(reverse("backoffice:detail", args=[application.pk]))
+    assert "電話で本人確認済み（内部）" in staff_page.content.decode()
+    resident = login(hanako)
+    for url in (
+        reverse("counter:detail", args=[application.pk]),
+        reverse("counter:my_applications"),
+    ):
+        assert "電話で本人確認済み" not in resident.get(url).content.decode()
+    _token, raw = ApiToken.issue(user=hanako, name="t")
+    body = resident.get(
+        f"/api/applications/{application.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    ).content.decode()
+    assert "電話で本人確認済み" not in body and "note_added" not in body
+    assert not [m for m in mail.outbox if "電話で本人確認済み" in m.body]

@@ -78,7 +78,7 @@ def _out(application: Application) -> dict[str, Any]:
         "fee_amount": application.fee_amount,
         "history": [
             {"event": event_type, "at": occurred_at}
-            for event_type, occurred_at in selectors.history(application).values_list(
+            for event_type, occurred_at in selectors.history_for_resident(application).values_list(
                 "event_type", "occurred_at"
             )
         ],

@@ -89,6 +89,25 @@ def history(application: Application):
     return events_for(subject_type="application", subject_id=application.pk)
 
 
+# The office's internal steps: never in what the resident reads (pages, API, e-mail).
+INTERNAL_EVENTS = frozenset(
+    {
+        "application.note_added",
+        "application.assigned",
+        "application.propose_decision",
+        "application.route_send_back",
+        "application.recall_decision",
+        "application.assisted_started",
+    }
+)
+
+
+def history_for_resident(application: Application):
+    """The application's events the resident sees: what happened to it, not the office's
+    internal steps (staff notes, assignments, drafts in the approval route)."""
+    return history(application).exclude(event_type__in=INTERNAL_EVENTS)
+
+
 def counts_by_state(queryset: QuerySet[Application]) -> dict[str, int]:
     from django.db.models import Count
 

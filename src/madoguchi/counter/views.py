@@ -492,10 +492,8 @@ def _history_rows(application: Application) -> list[dict]:
             "label": labels.get(event.event_type, event.event_type),
             "by_staff": event.actor_kind == "staff",
         }
-        for event in selectors.history(application)
-        # The resident's history shows what happened to their application, not the
-        # office's internal steps (notes, assignments, the route's drafts).
-        if event.event_type in labels and event.event_type != "application.message_posted"
+        for event in selectors.history_for_resident(application)
+        if event.event_type != "application.message_posted"
     ]
 
 
