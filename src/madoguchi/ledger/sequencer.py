@@ -11,6 +11,7 @@ writers: they only insert their event (and its queue row, by trigger).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -174,6 +175,8 @@ def sequence_batch(*, limit: int = 5000) -> BatchResult:
     try:
         pseudonym_key = keys.pseudonym_key()
 
+        # The same people act again and again within a batch.
+        @functools.lru_cache(maxsize=10_000)
         def pseudonymise(kind: str, identifier: str) -> str:
             return keys.pseudonym(kind, identifier, pseudonym_key)
 
