@@ -315,6 +315,9 @@ def markdown(result: dict, seeded: dict, export_result: dict, setup: dict) -> st
         f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- Command: `{invocation()}`",
         f"- Machine: {info['cores']} cores ({info['cpu_model']}), {info['ram']} RAM, {info['os']}",
+        f"- Load average (1 min) before / after measuring: {setup['load'][0]:.1f} / "
+        f"{setup['load'][1]:.1f} — with other work on the machine both columns are slower "
+        "than on an idle one; the ratio, measured in the same run, moves less",
         f"- Software: Python {sys.version.split()[0]}, Django {setup['django']}, "
         f"PostgreSQL {setup['postgres']}",
         f"- Code: commit {git_revision()}",
@@ -454,7 +457,9 @@ def _main(args: argparse.Namespace) -> int:
             step(f"seeding {args.rows:,} applications")
             seeded = seed(args.rows, args.batch)
             step(f"timing the queue's list query, {args.iterations} runs each")
+            load_before = os.getloadavg()[0]
             result = measure(args.iterations, args.warmup)
+            load_after = os.getloadavg()[0]
             step("streaming the CSV export of the unit")
             export_result = measure_export()
             from django.db import connection
@@ -468,6 +473,7 @@ def _main(args: argparse.Namespace) -> int:
                     "machine": machine(),
                     "django": django.get_version(),
                     "postgres": postgres_version,
+                    "load": (load_before, load_after),
                 },
             )
     finally:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 
-from madoguchi.core import calendar
+from madoguchi.counter import deadlines
 from madoguchi.counter.models import Channel, State
 
 from .selectors import QueueFilter, due_soon_days, queue
@@ -93,7 +93,7 @@ def rows(unit, flt: QueueFilter, *, user, on: dt.date | None = None) -> Iterator
         if paused_on is not None:
             left, standing = left_at_pause, "停止中（補正待ち）"
         elif due is not None and running:
-            left = calendar.open_days_between(on, due)
+            left = deadlines.open_days_left(due, on)
             standing = "期限切れ" if due < on else ("期限間近" if left <= soon else "")
         else:
             left, standing = "", ""
