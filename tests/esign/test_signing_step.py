@@ -143,9 +143,15 @@ def test_the_bytes_to_sign_and_the_pdf_to_sign_are_downloadable(resident, draft,
     path = tmp_path / "resident.p12"
     path.write_bytes(trusted["signer"].pkcs12())
     signer = signers.SimpleSigner.load_pkcs12(str(path), passphrase=b"test")
-    signed = signers.PdfSigner(
-        signers.PdfSignatureMetadata(field_name="Resident"), signer=signer
-    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
+    from madoguchi.esign.sync import outside_event_loop
+
+    # pyHanko runs its own event loop: not in a thread where Playwright's is running.
+    signed = outside_event_loop(
+        signers.PdfSigner(
+            signers.PdfSignatureMetadata(field_name="Resident"), signer=signer
+        ).sign_pdf,
+        IncrementalPdfFileWriter(io.BytesIO(pdf)),
+    )
     response = _upload(resident, draft, signed.getvalue(), name="signed.pdf")
     assert response.status_code == 302
     assert ApplicantSignature.objects.get(application=draft).kind == "pades"

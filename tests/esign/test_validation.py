@@ -181,9 +181,15 @@ def _signed_pdf(identity, embedded: bytes | None, tmp_path) -> bytes:
     path = tmp_path / "resident.p12"
     path.write_bytes(identity.pkcs12())
     signer = signers.SimpleSigner.load_pkcs12(str(path), passphrase=b"test")
-    out = signers.PdfSigner(
-        signers.PdfSignatureMetadata(field_name="Resident"), signer=signer
-    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
+    from madoguchi.esign.sync import outside_event_loop
+
+    # pyHanko runs its own event loop: not in a thread where Playwright's is running.
+    out = outside_event_loop(
+        signers.PdfSigner(
+            signers.PdfSignatureMetadata(field_name="Resident"), signer=signer
+        ).sign_pdf,
+        IncrementalPdfFileWriter(io.BytesIO(pdf)),
+    )
     return out.getvalue()
 
 

@@ -26,7 +26,11 @@ SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
 def _status(data: bytes, roots):
     reader = PdfFileReader(io.BytesIO(data))
     signature = reader.embedded_regular_signatures[0]
-    return reader, validate_pdf_signature(
+    from madoguchi.esign.sync import outside_event_loop
+
+    # pyHanko runs its own event loop: not in a thread where Playwright's is running.
+    return reader, outside_event_loop(
+        validate_pdf_signature,
         signature,
         signer_validation_context=ValidationContext(trust_roots=roots, allow_fetching=False),
     )
