@@ -12,6 +12,8 @@ from madoguchi.sample import data as sample_data
 
 PASSWORD = sample_data.DEMO_PASSWORD
 
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 @pytest.fixture
 def sample(db):
@@ -91,6 +93,9 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests need Debian's chromium; in CI (MADOGUCHI_REQUIRE_BROWSER=1) its
     absence is a failure, elsewhere the tests are skipped with the reason."""
     chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    # Browser tests last: while Playwright's sync API is open its event loop counts as
+    # running in the main thread, which other tests must not see.
+    items.sort(key=lambda item: "browser" in item.keywords)
     if os.path.exists(chromium) or os.environ.get("MADOGUCHI_REQUIRE_BROWSER") == "1":
         return
     skip = pytest.mark.skip(

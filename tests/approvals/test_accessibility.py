@@ -11,7 +11,6 @@ from django.conf import settings
 
 from madoguchi.approvals.models import InstanceState
 from madoguchi.identity.models import User
-from tests.browser.conftest import axe, browser, page  # noqa: F401 - the browser fixtures
 
 from ..conftest import login
 from .conftest import STAFF, only_pending, start
@@ -29,7 +28,7 @@ steps:
 """
 
 
-def logged_in(page, live_server, email: str) -> None:  # noqa: F811
+def logged_in(page, live_server, email: str) -> None:
     client = login(User.objects.get(email=email))
     page.context.clear_cookies()
     page.context.add_cookies(
@@ -48,8 +47,8 @@ def test_deciding_with_the_keyboard_and_no_axe_violations(
     route,
     recorder,
     live_server,
-    page,  # noqa: F811
-    axe,  # noqa: F811
+    page,
+    axe,
 ):
     instance = start(route(ROUTE), User.objects.get(email=STAFF["tanto"]))
     logged_in(page, live_server, STAFF["kakaricho"])
@@ -95,8 +94,8 @@ def test_deciding_with_the_keyboard_and_no_axe_violations(
 def test_documents_deputies_and_administration_pages_pass_axe(
     sample,
     live_server,
-    page,  # noqa: F811
-    axe,  # noqa: F811
+    page,
+    axe,
 ):
     logged_in(page, live_server, STAFF["tanto"])
     page.goto(f"{live_server.url}/staff/approvals/documents/new/")

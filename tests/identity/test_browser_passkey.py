@@ -9,13 +9,12 @@ import re
 import pytest
 
 from madoguchi.sample.data import DEMO_PASSWORD
-
-from ..browser.conftest import AxeChecker, browser, page  # noqa: F401 - the fixtures
+from tests.browser_fixtures import AxeChecker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_register_a_passkey_and_log_in_with_it(sample, taro, live_server, page, settings):  # noqa: F811
+def test_register_a_passkey_and_log_in_with_it(sample, taro, live_server, page, settings):
     # The live server is plain HTTP on localhost (a secure context for the browser).
     settings.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
     axe = AxeChecker()
@@ -67,7 +66,7 @@ def test_register_a_passkey_and_log_in_with_it(sample, taro, live_server, page, 
     assert axe.violations == [], "\n".join(axe.violations)
 
 
-def test_the_identity_pages_are_accessible(sample, kankyo_staff, live_server, page):  # noqa: F811
+def test_the_identity_pages_are_accessible(sample, kankyo_staff, live_server, page):
     """The pages of this capability, checked with axe-core (WCAG 2.1 A/AA), as a staff
     member at the password stage and then with the demo code."""
     from madoguchi.identity.services import totp_code

@@ -1,4 +1,8 @@
-"""Real-browser tests: Playwright driving Debian's chromium against the live server."""
+"""Real-browser fixtures: Playwright driving Debian's chromium against the live server.
+
+Loaded once for the whole suite (tests/conftest.py's pytest_plugins): a second session
+fixture would start a second Playwright in the thread whose event loop the first keeps
+running, and fail."""
 
 from __future__ import annotations
 
