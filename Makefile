@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml requirements/dev.lock
 	$(EMBEDDED) $(BIN)/madoguchi compile_translations
 	touch $(STAMP)
 
+# The English catalogue, compiled again whenever its .po changes (the .mo is build output).
+CATALOGUE := src/madoguchi/locale/en/LC_MESSAGES/django
+$(CATALOGUE).mo: $(CATALOGUE).po | $(STAMP)
+	$(EMBEDDED) $(BIN)/madoguchi compile_translations
+
 ## run: the platform on its embedded defaults at http://127.0.0.1:8000 (SQLite and files under var/)
-run: $(STAMP)
+run: $(STAMP) $(CATALOGUE).mo
 	$(EMBEDDED) $(BIN)/madoguchi migrate --no-input -v0
 	$(EMBEDDED) $(BIN)/madoguchi createcachetable
 	$(EMBEDDED) $(BIN)/madoguchi sample load --if-empty
@@ -28,7 +33,7 @@ run: $(STAMP)
 OIDC_PROVIDER := tests/identity/oidc_provider/node_modules/.package-lock.json
 
 ## test: the whole suite (SQLite unless DATABASE_URL names another database)
-test: $(STAMP) $(OIDC_PROVIDER)
+test: $(STAMP) $(CATALOGUE).mo $(OIDC_PROVIDER)
 	$(BIN)/pytest
 
 $(OIDC_PROVIDER): tests/identity/oidc_provider/package-lock.json
@@ -63,8 +68,8 @@ lock:
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev -o requirements/dev.lock pyproject.toml
 
 messages: $(STAMP)
-	cd src/madoguchi && ../../$(BIN)/madoguchi makemessages -l en --no-obsolete --ignore "*/tests/*"
-	$(BIN)/madoguchi compile_translations
+	cd src/madoguchi && $(EMBEDDED) ../../$(BIN)/madoguchi makemessages -l en --no-obsolete --ignore "*/tests/*"
+	$(EMBEDDED) $(BIN)/madoguchi compile_translations
 
 # Debian packages the project needs: chromium (browser tests), wrk (benchmarks), poppler-utils
 # (pdfsig/pdffonts checks), Pango (WeasyPrint), the fonts embedded in issued PDFs (BIZ UD
