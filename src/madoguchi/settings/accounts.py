@@ -3,7 +3,7 @@ from __future__ import annotations
 from madoguchi.identity.oidc_config import from_environment
 
 from .core import DEBUG
-from .env import env_bool, env_int
+from .env import env_bool, env_int, env_str
 
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [
@@ -35,6 +35,10 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
     "reauthenticate": "10/m/user",
+    # Successful log-ins per IP (allauth's default). Only a load test that sends every
+    # resident from one loopback address raises it (bench/spike.py); see
+    # docs/configuration.md.
+    "login": env_str("MADOGUCHI_LOGIN_RATE_LIMIT", "30/m/ip"),
 }
 
 # Re-authentication before sensitive actions (seconds since the person last proved it).
