@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EMBEDDED := DEBUG=1
 
-.PHONY: run test bench lint format lock messages check-catalogue clean system-deps
+.PHONY: run-deps run test bench lint format lock messages check-catalogue clean system-deps
 
-$(STAMP): pyproject.toml requirements/dev.lock
+$(STAMP): pyproject.toml requirements/dev.lock | run-deps
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
 	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
@@ -33,7 +33,7 @@ run: $(STAMP) $(CATALOGUE).mo
 OIDC_PROVIDER := tests/identity/oidc_provider/node_modules/.package-lock.json
 
 ## test: the whole suite (SQLite unless DATABASE_URL names another database)
-test: $(STAMP) $(CATALOGUE).mo $(OIDC_PROVIDER)
+test: system-deps $(STAMP) $(CATALOGUE).mo $(OIDC_PROVIDER)
 	$(BIN)/pytest
 
 $(OIDC_PROVIDER): tests/identity/oidc_provider/package-lock.json
@@ -71,21 +71,21 @@ messages: $(STAMP)
 	cd src/madoguchi && $(EMBEDDED) ../../$(BIN)/madoguchi makemessages -l en --no-obsolete --ignore "*/tests/*"
 	$(EMBEDDED) $(BIN)/madoguchi compile_translations
 
-# Debian packages the project needs: chromium (browser tests), wrk (benchmarks), poppler-utils
-# (pdfsig/pdffonts checks), Pango (WeasyPrint), the fonts embedded in issued PDFs (BIZ UD
-# Gothic and IPAmj Mincho, see FIELD-NOTES), SoftHSM (a real PKCS#11 token for signing tests),
-# haproxy (two web nodes behind a load balancer in the fault tests) and nodejs (the test
-# OpenID Connect provider; it needs npm too, which Debian packages apart as `npm`).
-DEBIAN_PACKAGES := chromium wrk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
-	fonts-morisawa-bizud-gothic fonts-ipamj-mincho softhsm2 haproxy nodejs libnss3-tools
+# Debian packages the project needs. To run: python3-venv, Pango (WeasyPrint) and the fonts
+# embedded in issued PDFs (BIZ UD Gothic and IPAmj Mincho, see FIELD-NOTES). To test as well:
+# chromium (browser tests), wrk (benchmarks), poppler-utils (pdfsig/pdffonts checks), SoftHSM
+# (a real PKCS#11 token for signing tests), haproxy (two web nodes behind a load balancer in
+# the fault tests), nodejs (the test OpenID Connect provider) and libnss3-tools.
+RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 \
+	fonts-morisawa-bizud-gothic fonts-ipamj-mincho
+TEST_PACKAGES := $(RUN_PACKAGES) chromium wrk poppler-utils softhsm2 haproxy nodejs libnss3-tools
 
-## system-deps: install the Debian packages that are missing (needs root; quick when none is)
+## system-deps: install the Debian packages that are missing (root or sudo; quick when none is)
 system-deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:" $$missing; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	else echo "Debian packages present"; fi
+	@bin/debian-packages $(TEST_PACKAGES)
+
+run-deps:
+	@bin/debian-packages $(RUN_PACKAGES)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
