@@ -6,5 +6,4 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("accessibility/", views.accessibility, name="accessibility"),
-    path("healthz", views.health, name="health"),
 ]

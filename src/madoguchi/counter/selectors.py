@@ -115,3 +115,8 @@ def counts_by_state(queryset: QuerySet[Application]) -> dict[str, int]:
         row["state"]: row["n"]
         for row in queryset.order_by().values("state").annotate(n=Count("id"))
     }
+
+
+def application_counts() -> dict[str, int]:
+    """Applications of every body by state (monitoring); drafts included."""
+    return counts_by_state(Application.objects.all())

@@ -276,3 +276,23 @@ def erase_stored_file(stored: StoredFile) -> None:
     stored.save(update_fields=["original_name", "file"])
     if name:
         transaction.on_commit(lambda: storage.delete(name))
+
+
+def probe_storage() -> None:
+    """Writes, reads back and deletes a small file in the file storage (a health check).
+
+    Raises what the storage raises (a read-only or full disk, an unreachable bucket), or
+    OSError when the bytes read back differ. The probe's name is random and lives under
+    health/, apart from uploads, so two nodes probing at once never meet."""
+    import secrets
+
+    from django.core.files.storage import default_storage
+
+    payload = secrets.token_bytes(16)
+    name = default_storage.save(f"health/probe-{secrets.token_hex(8)}", ContentFile(payload))
+    try:
+        with default_storage.open(name, "rb") as handle:
+            if handle.read() != payload:
+                raise OSError("the storage returned other bytes than were written")
+    finally:
+        default_storage.delete(name)

@@ -162,3 +162,23 @@ def subject_entries(*, subject_type: str, subject_id, event_type: str = "") -> d
         for entry in found
     ]
     return {"rows": rows, "waiting": waiting.exists()}
+
+
+@dataclass(frozen=True)
+class SequencerLag:
+    """The sequencer's queue: how many events wait, and since when the oldest."""
+
+    pending: int
+    oldest_occurred_at: object  # datetime | None
+
+
+def sequencer_lag() -> SequencerLag:
+    """Events written but not yet in a log (monitoring: the sequencer is behind or down)."""
+    from django.db.models import Count, Min
+
+    from .models import PendingEvent
+
+    found = PendingEvent.objects.aggregate(
+        pending=Count("event_id"), oldest=Min("event__occurred_at")
+    )
+    return SequencerLag(pending=found["pending"], oldest_occurred_at=found["oldest"])

@@ -15,6 +15,7 @@ from .ledger import *  # noqa: F403
 from .logs import *  # noqa: F403
 from .madoguchi import *  # noqa: F403
 from .mail import *  # noqa: F403
+from .monitoring import *  # noqa: F403
 from .payments import *  # noqa: F403
 from .security import *  # noqa: F403
 from .tasks import *  # noqa: F403

@@ -54,6 +54,7 @@ if env_bool("MADOGUCHI_BENCH", False):
     INSTALLED_APPS.append("madoguchi.benchmarks")
 
 MIDDLEWARE = [
+    "madoguchi.monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "monitoring"
+urlpatterns = [
+    path("healthz", views.health, name="health"),
+    path("healthz/live", views.live, name="live"),
+    path("metrics", views.metrics, name="metrics"),
+]
