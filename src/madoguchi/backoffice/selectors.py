@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.core import calendar
 from madoguchi.counter import deadlines
@@ -31,12 +32,13 @@ SORTS = {
 # When the due date cannot be NULL (a due-date condition), the plain order is the same
 # and cheaper to build; PostgreSQL sorts ascending with NULLs last anyway.
 PLAIN_SORTS = {**SORTS, "due_date": ("due_date", "id")}
+# Marked for the catalogue; translated where shown (the view calls gettext).
 SORT_LABELS = {
-    "due_date": "処理期限の近い順",
-    "-due_date": "処理期限の遠い順",
-    "submitted_at": "受付の古い順",
-    "-submitted_at": "受付の新しい順",
-    "receipt_number": "受付番号順",
+    "due_date": gettext_noop("処理期限の近い順"),
+    "-due_date": gettext_noop("処理期限の遠い順"),
+    "submitted_at": gettext_noop("受付の古い順"),
+    "-submitted_at": gettext_noop("受付の新しい順"),
+    "receipt_number": gettext_noop("受付番号順"),
 }
 # Plain strings: the enum members cost a lookup each time a query is built.
 OPEN = tuple(str(state.value) for state in OPEN_STATES)

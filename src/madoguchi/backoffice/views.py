@@ -25,7 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -335,27 +335,28 @@ def _instruction_preview(application) -> str:
     return instruction_for(application, Decision.Outcome.REJECT)
 
 
+# Marked for the catalogue; translated when the history is shown.
 EVENT_LABELS = {
-    "application.submitted": "受付",
-    "application.start_review": "審査開始",
-    "application.request_correction": "補正依頼（期限の計算を停止）",
-    "application.resubmit": "補正後の再提出（期限の計算を再開）",
-    "application.approve": "承認（専決）",
-    "application.reject": "不承認（専決）",
-    "application.return_to_applicant": "返戻",
-    "application.propose_decision": "決定案を決裁に回付",
-    "application.route_approve": "決裁により承認",
-    "application.route_reject": "決裁により不承認",
-    "application.route_return": "決裁により返戻",
-    "application.route_send_back": "差戻し",
-    "application.recall_decision": "引上げ",
-    "application.reopen": "決定の取消し（審査再開）",
-    "application.decision_amended": "決定の訂正",
-    "application.withdrawn": "取下げ",
-    "application.message_posted": "メッセージ",
-    "application.note_added": "職員メモ",
-    "application.assigned": "担当者の変更",
-    "application.assisted_started": "窓口で職員が入力開始",
+    "application.submitted": gettext_noop("受付"),
+    "application.start_review": gettext_noop("審査開始"),
+    "application.request_correction": gettext_noop("補正依頼（期限の計算を停止）"),
+    "application.resubmit": gettext_noop("補正後の再提出（期限の計算を再開）"),
+    "application.approve": gettext_noop("承認（専決）"),
+    "application.reject": gettext_noop("不承認（専決）"),
+    "application.return_to_applicant": gettext_noop("返戻"),
+    "application.propose_decision": gettext_noop("決定案を決裁に回付"),
+    "application.route_approve": gettext_noop("決裁により承認"),
+    "application.route_reject": gettext_noop("決裁により不承認"),
+    "application.route_return": gettext_noop("決裁により返戻"),
+    "application.route_send_back": gettext_noop("差戻し"),
+    "application.recall_decision": gettext_noop("引上げ"),
+    "application.reopen": gettext_noop("決定の取消し（審査再開）"),
+    "application.decision_amended": gettext_noop("決定の訂正"),
+    "application.withdrawn": gettext_noop("取下げ"),
+    "application.message_posted": gettext_noop("メッセージ"),
+    "application.note_added": gettext_noop("職員メモ"),
+    "application.assigned": gettext_noop("担当者の変更"),
+    "application.assisted_started": gettext_noop("窓口で職員が入力開始"),
 }
 
 

@@ -1,0 +1,228 @@
+"""English is available: a resident or member of staff who chooses it (with the switcher in
+the header, which works without JavaScript) gets the pages in English, while Japanese stays
+the default. The English catalogue covers every message of the code and templates, so
+that a new Japanese text cannot be left untranslated without a test saying which."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.test import Client
+
+import madoguchi
+
+from ..conftest import login
+
+PACKAGE = Path(madoguchi.__file__).parent
+CATALOGUE = PACKAGE / "locale" / "en" / "LC_MESSAGES" / "django.po"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def compiled_catalogue():
+    """The pages are translated from the compiled .mo (build output: `make` compiles it);
+    a stale one would make these tests check yesterday's catalogue."""
+    compiled = CATALOGUE.with_suffix(".mo")
+    if not compiled.exists() or compiled.stat().st_mtime < CATALOGUE.stat().st_mtime:
+        pytest.fail(
+            f"{compiled} is missing or older than its .po: run `make messages` "
+            "(or `madoguchi compile_translations`)"
+        )
+
+
+def english(client: Client) -> Client:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def page_text(response) -> str:
+    """The visible text of a page, tags removed, whitespace collapsed."""
+    html = response.content.decode()
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def html_lang(response) -> str:
+    match = re.search(r"<html lang=\"([^\"]*)\"", response.content.decode())
+    assert match, "no <html lang> on the page"
+    return match.group(1)
+
+
+def assert_english(response, *expected: str) -> None:
+    assert response.status_code == 200
+    assert html_lang(response) == "en"
+    text = page_text(response)
+    for phrase in expected:
+        assert phrase in text, f"{phrase!r} not on the page"
+    # The header and footer of every page.
+    for phrase in ("Skip to main content", "Find a procedure", "Accessibility"):
+        assert phrase in text, f"{phrase!r} not on the page"
+    for japanese in ("本文へ移動", "手続をさがす", "ウェブアクセシビリティ"):
+        assert japanese not in text
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_japanese_is_the_default(sample):
+    response = Client().get("/")
+    assert html_lang(response) == "ja"
+    text = page_text(response)
+    assert "手続をさがす" in text
+    assert "Find a procedure" not in text
+    # The switcher offers English, marked as English for screen readers.
+    assert re.search(
+        r'<button[^>]*name="language" value="en" lang="en">English</button>',
+        response.content.decode(),
+    )
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_the_switcher_sets_english_without_javascript(sample):
+    """The header's form, posted as a browser without JavaScript would (CSRF enforced),
+    switches to English and back, returning to the same page."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.get("/procedures/")
+    html = response.content.decode()
+    form = re.search(
+        r'<form class="lang-form" action="([^"]+)" method="post">(.*?)</form>', html, re.S
+    )
+    assert form, "no language switcher in the header"
+    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2)))
+    button = re.search(r'<button[^>]*name="language" value="([a-z]+)"', form.group(2))
+    assert button.group(1) == "en"
+    assert fields["next"] == "/procedures/"
+
+    response = client.post(form.group(1), {**fields, "language": "en"})
+    assert response.status_code == 302
+    assert response["Location"] == "/procedures/"
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    response = client.get("/procedures/")
+    assert_english(response, "Keywords", "Find by life event")
+
+    # Back to Japanese from the English page, whose button now offers 日本語.
+    html = response.content.decode()
+    form = re.search(
+        r'<form class="lang-form" action="([^"]+)" method="post">(.*?)</form>', html, re.S
+    )
+    assert 'name="language" value="ja" lang="ja"' in form.group(2)
+    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2)))
+    client.post(form.group(1), {**fields, "language": "ja"})
+    response = client.get("/procedures/")
+    assert html_lang(response) == "ja"
+    assert "暮らしの出来事からさがす" in page_text(response)
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_home_in_english(sample):
+    response = english(Client()).get("/")
+    assert_english(
+        response,
+        "No visit, no waiting, no filling in the same thing again and again.",
+        "Find by life event",
+        "Raising children",
+        "Sign in",
+    )
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_catalogue_in_english(sample):
+    response = english(Client()).get("/procedures/")
+    assert_english(response, "Keywords", "Search", "Find by life event", "Pets")
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_procedure_page_and_its_start_in_english(hanako):
+    client = english(login(hanako))
+    response = client.get("/procedures/992011/dog-registration/")
+    assert_english(response, "Apply online", "Standard processing time", "3,000 yen", "Sign out")
+
+    response = client.get("/procedures/992011/dog-registration/start/")
+    assert_english(
+        response,
+        "Start your application",
+        "Back to the procedure",
+        "Use your saved details",
+    )
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_login_page_in_english(sample):
+    response = english(Client()).get("/account/login/")
+    assert_english(
+        response,
+        "If you do not have an account, create an account",
+        "Forgotten your password?",
+        "Use a passkey",
+    )
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_staff_pages_in_english(shimin_staff):
+    client = english(login(shimin_staff))
+    response = client.get("/staff/")
+    assert_english(response, "Staff home", "Applications to process", "Assigned to me")
+    response = client.get("/staff/queue/")
+    assert_english(response, "Sort by", "Due date, soonest first", "Clear filters")
+
+
+def test_catalogue_has_every_message_translated():
+    """No entry of the English catalogue is empty or fuzzy (a fuzzy one is a guess of
+    msgmerge's and is not used)."""
+    catalogue = polib.pofile(str(CATALOGUE))
+    missing = [entry.msgid for entry in catalogue.untranslated_entries()]
+    fuzzy = [entry.msgid for entry in catalogue.fuzzy_entries()]
+    assert not missing, "untranslated in " + str(CATALOGUE) + ":\n" + "\n".join(missing)
+    assert not fuzzy, "fuzzy in " + str(CATALOGUE) + ":\n" + "\n".join(fuzzy)
+
+
+@pytest.mark.skipif(
+    shutil.which("xgettext") is None or shutil.which("msgmerge") is None,
+    reason="GNU gettext (xgettext, msgmerge) is not installed: `make system-deps`",
+)
+def test_catalogue_has_every_message_of_the_code(tmp_path):
+    """`make messages` run on a copy of the code adds nothing to the catalogue: every
+    Japanese text of the templates and the Python code has its English entry."""
+    copy = tmp_path / "madoguchi"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "en",
+            "--no-obsolete",
+            "--ignore",
+            "*/tests/*",
+            "-v0",
+        ],
+        cwd=copy,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    extracted = polib.pofile(str(copy / "locale" / "en" / "LC_MESSAGES" / "django.po"))
+    known = {entry.msgid for entry in polib.pofile(str(CATALOGUE))}
+    new = sorted(
+        f"{entry.msgid!r} ({', '.join(path for path, _ in entry.occurrences)})"
+        for entry in extracted
+        if entry.msgid not in known
+    )
+    assert not new, "not in the English catalogue (run `make messages` and translate):\n" + (
+        "\n".join(new)
+    )
+    gone = sorted(known - {entry.msgid for entry in extracted})
+    assert not gone, "in the catalogue but no longer in the code (run `make messages`):\n" + (
+        "\n".join(gone)
+    )
