@@ -265,3 +265,84 @@ def test_a_paid_fee_is_not_paid_again(certificate, stripe, hanako_client, shimin
     page = hanako_client.get(response["Location"]).content.decode()
     assert "手数料は納付済みです" in page
     assert not stripe.requests
+
+
+@pytest.fixture
+def certificate_pdf_before_issuance(sample, bank_settings, tmp_path):
+    """The certificate issued as a signed PDF, its fee due before issuance, decided
+    directly (no approval route)."""
+    from madoguchi.catalogue.selectors import procedure_by_identifier
+
+    from .conftest import load_procedure
+    from .definitions import CERTIFICATE_YAML, with_payment
+
+    text = with_payment(CERTIFICATE_YAML, timing="before_issuance", methods=["counter"])
+    text += "deliverable:\n  kind: pdf\n  name: 所得証明書\n  template: certificate\n"
+    load_procedure(tmp_path, text)
+    return procedure_by_identifier("992011", "tax-certificate")
+
+
+@pytest.fixture
+def shimin_kacho(sample):
+    from madoguchi.identity.models import User
+
+    return User.objects.get(email="shimin.kacho@aoba.example.jp")
+
+
+def _approve(application, case_worker, approver) -> None:
+    from madoguchi.backoffice import services as backoffice
+
+    counter_services.staff_transition(
+        application=application, staff=case_worker, name="start_review"
+    )
+    application.refresh_from_db()
+    backoffice.decide(application=application, staff=approver, outcome="approve")
+
+
+def test_a_document_due_after_the_fee_is_issued_once_it_is_paid(
+    certificate_pdf_before_issuance,
+    hanako_client,
+    shimin_staff,
+    shimin_kacho,
+    django_capture_on_commit_callbacks,
+):
+    from madoguchi.issuance.models import DocumentState, IssuedDocument
+
+    application = submitted_certificate(hanako_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        _approve(application, shimin_staff, shimin_kacho)
+    application.refresh_from_db()
+    assert application.state == State.APPROVED
+    # Approved, the fee not paid: nothing is issued, and the ledger says why.
+    assert not IssuedDocument.objects.filter(application=application).exists()
+    deferred = Event.objects.get(event_type="document.deferred", subject_id=str(application.pk))
+    assert deferred.details == {"reason": "fee_unpaid"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_counter_payment(application=application, staff=shimin_staff, amount=600)
+    document = IssuedDocument.objects.get(application=application)
+    assert document.state == DocumentState.ISSUED, document.last_error
+
+    # A second settlement-like event issues nothing more.
+    from madoguchi.issuance import services as issuance
+
+    with django_capture_on_commit_callbacks(execute=True):
+        issuance.issue_when_settled(Application.objects.get(pk=application.pk))
+    assert IssuedDocument.objects.filter(application=application).count() == 1
+
+
+def test_the_sweep_issues_a_paid_document_whose_scheduling_was_lost(
+    certificate_pdf_before_issuance, hanako_client, shimin_staff, shimin_kacho
+):
+    from madoguchi.issuance import services as issuance
+    from madoguchi.issuance.models import DocumentState, IssuedDocument
+
+    application = submitted_certificate(hanako_client)
+    _approve(application, shimin_staff, shimin_kacho)
+    # The on-commit callbacks are not run here: as if the process died after the payment.
+    services.record_counter_payment(application=application, staff=shimin_staff, amount=600)
+    assert not IssuedDocument.objects.filter(application=application).exists()
+    results = issuance.issue_pending()
+    assert results.get("scheduled") == 1
+    document = IssuedDocument.objects.get(application=application)
+    assert document.state == DocumentState.ISSUED, document.last_error

@@ -8,6 +8,10 @@ Payments and appointments (layer 3) register here in their `AppConfig.ready()`:
   replace the submit button (a fee paid by card is paid before the application is sent).
 - transition guards: a rule that refuses a transition of the application, e.g. no review
   before a fee that must be paid first is paid. Guards raise `CounterError`.
+- issuance gates and settlement listeners: issuance asks the gates whether an approved
+  application's document may be issued yet (not before its fee is paid, where the
+  procedure says so); payments tells the listeners when a fee becomes settled, and
+  issuance, listening, issues what was waiting for it.
 
 See docs/decisions/0018-fees-before-review-and-resident-panels.md.
 """
@@ -33,6 +37,10 @@ Guard = Callable[[Any, str], None]  # (application, transition name); raises to 
 
 _panels: dict[str, dict[str, tuple[int, PanelProvider]]] = {page: {} for page in PAGES}
 _guards: dict[str, Guard] = {}
+Gate = Callable[[Any], bool]  # (application) -> may its document be issued now?
+Listener = Callable[[Any], None]  # (application)
+_issuance_gates: dict[str, Gate] = {}
+_settlement_listeners: dict[str, Listener] = {}
 
 
 def register_panel(page: str, name: str, provider: PanelProvider, *, order: int = 50) -> None:
@@ -60,3 +68,22 @@ def check_transition(application, name: str) -> None:
     """Runs every guard; the first that refuses raises its CounterError."""
     for guard in list(_guards.values()):
         guard(application, name)
+
+
+def register_issuance_gate(name: str, gate: Gate) -> None:
+    _issuance_gates[name] = gate
+
+
+def issuance_allowed(application) -> bool:
+    """Whether every gate lets the application's document be issued now."""
+    return all(gate(application) for gate in list(_issuance_gates.values()))
+
+
+def register_settlement_listener(name: str, listener: Listener) -> None:
+    _settlement_listeners[name] = listener
+
+
+def fee_settled(application) -> None:
+    """Called by payments, inside its transaction, when a fee becomes paid or waived."""
+    for listener in list(_settlement_listeners.values()):
+        listener(application)

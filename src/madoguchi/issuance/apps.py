@@ -14,8 +14,9 @@ class IssuanceConfig(AppConfig):
             from madoguchi.counter import hooks
         except ImportError:  # a counter without extension points: no panels
             return
-        from . import panels, signing_views
+        from . import panels, services, signing_views
 
         hooks.register_panel("check", "esign", signing_views.check_panel, order=5)
         hooks.register_panel("detail", "issuance", panels.documents_panel, order=30)
         hooks.register_panel("done", "issuance", panels.documents_panel, order=30)
+        hooks.register_settlement_listener("issuance", services.issue_when_settled)

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi.counter import hooks
 from madoguchi.ledger.services import record_event
 from madoguchi.notifications.services import queue_email
 
@@ -146,7 +147,40 @@ def schedule_issuance(*, application_id, decided_by=None) -> IssuedDocument | No
     )
     if current is not None:
         return current
+    if not hooks.issuance_allowed(application):
+        # A fee due before issuance is not paid yet: the document is issued when it is
+        # (issue_when_settled, called by payments inside the settling transaction).
+        record_event(
+            event_type="document.deferred",
+            actor_kind="staff" if decided_by else "system",
+            actor_id=getattr(decided_by, "pk", None),
+            subject_type="application",
+            subject_id=application.pk,
+            body_id=application.body_id,
+            details={"reason": "fee_unpaid"},
+        )
+        return None
     return _create_document(application, deliverable, decided_by)
+
+
+def issue_when_settled(application) -> None:
+    """A settlement listener (counter.hooks): the fee of an approved application whose
+    document waited for it is now settled. Scheduled after the payment's commit, so that
+    no lock on the application is taken while the payment's row is held."""
+    if application.state != "approved":
+        return
+    if not issues_document(deliverable_of(application.procedure_version)):
+        return
+    application_id = application.pk
+    transaction.on_commit(lambda: _schedule_after_settlement(application_id))
+
+
+def _schedule_after_settlement(application_id) -> None:
+    try:
+        schedule_issuance(application_id=application_id)
+    except Exception:
+        # Nothing is lost: `madoguchi documents issue --pending` schedules it later.
+        logger.exception("could not schedule the document of application %s", application_id)
 
 
 def _create_document(application, deliverable, decided_by) -> IssuedDocument:
@@ -355,9 +389,32 @@ def _queue_notice(document: IssuedDocument, *, template: str) -> None:
     )
 
 
+def schedule_waiting(*, limit: int = 100) -> int:
+    """Schedules the documents of approved applications that have none although nothing
+    holds them back any more (a fee settled while scheduling failed): part of the sweep."""
+    waiting = (
+        _application_model()
+        .objects.filter(state="approved", issued_documents__isnull=True)
+        .select_related("procedure_version")
+        .order_by("decided_at")
+    )
+    scheduled = 0
+    for application in waiting.iterator(chunk_size=200):
+        if scheduled >= limit:
+            break
+        if not issues_document(deliverable_of(application.procedure_version)):
+            continue
+        if hooks.issuance_allowed(application) and schedule_issuance(application_id=application.pk):
+            scheduled += 1
+    return scheduled
+
+
 def issue_pending(*, limit: int = 100) -> dict[str, int]:
     """Issues documents still pending (after a worker outage): the sweep of the CLI."""
     results: dict[str, int] = {}
+    scheduled = schedule_waiting(limit=limit)
+    if scheduled:
+        results["scheduled"] = scheduled
     ids = list(
         IssuedDocument.objects.filter(state=DocumentState.PENDING)
         .order_by("created_at")

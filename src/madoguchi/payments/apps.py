@@ -18,3 +18,4 @@ class PaymentsConfig(AppConfig):
         hooks.register_panel("detail", "payments", panels.after_submission_panel, order=10)
         hooks.register_transition_guard("payments.review", services.review_guard)
         hooks.register_transition_guard("payments.discard", services.discard_guard)
+        hooks.register_issuance_gate("payments", services.issuance_allowed)

@@ -209,8 +209,13 @@ def _refresh_fee(fee: Fee) -> None:
     else:
         state = Fee.State.UNPAID
     if state != fee.state:
+        was_settled = fee.settled
         fee.state = state
         fee.save(update_fields=["state", "updated_at"])
+        if fee.settled and not was_settled:
+            from madoguchi.counter import hooks
+
+            hooks.fee_settled(fee.application)
 
 
 def settled(application: Application) -> bool:
@@ -1352,7 +1357,12 @@ def discard_guard(application: Application, name: str) -> None:
 
 
 def issuance_allowed(application: Application) -> bool:
-    """For issuance: whether the document may be issued (a fee, if any, is settled)."""
+    """For issuance (a gate in counter.hooks): whether the document may be issued — a fee
+    due before issuance must be settled; one due before review was settled already."""
+    if not application.fee_amount:
+        return True
+    if fee_settings(application.procedure_version.definition).timing != Timing.BEFORE_ISSUANCE:
+        return True
     return settled(application)
 
 
