@@ -3,6 +3,8 @@ access log the resident reads; My Number is shown only with a purpose."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -59,9 +61,18 @@ def test_the_api_logs_its_reads_too(hanako, kankyo_staff):
     assert AccessLog.objects.filter(subject_user=hanako, what="application").count() == 1
 
 
+def _recently_authenticated(client: Client) -> Client:
+    """As just after a log-in with the second factor (what allauth records)."""
+    session = client.session
+    session["account_authentication_methods"] = [{"method": "mfa", "at": time.time()}]
+    session["account_authentication_methods_user"] = session["_auth_user_id"]
+    session.save()
+    return client
+
+
 def test_my_number_needs_a_purpose(simple_procedure, hanako, kankyo_staff, shimin_staff):
     application = submit_simple(hanako, owner_number=MY_NUMBER)
-    client = login(kankyo_staff)
+    client = _recently_authenticated(login(kankyo_staff))
     page = client.get(reverse("backoffice:detail", args=[application.pk])).content.decode()
     assert MY_NUMBER not in page and "********" + MY_NUMBER[-4:] in page
     url = reverse("backoffice:my_number", args=[application.pk])
@@ -77,9 +88,38 @@ def test_my_number_needs_a_purpose(simple_procedure, hanako, kankyo_staff, shimi
     assert (log.subject_user, log.purpose) == (hanako, "review")
     # Another unit: as if it did not exist.
     assert (
-        login(shimin_staff).post(url, {"field": "owner_number", "purpose": "review"}).status_code
+        _recently_authenticated(login(shimin_staff))
+        .post(url, {"field": "owner_number", "purpose": "review"})
+        .status_code
         == 404
     )
     # Not a My Number field: refused, nothing shown.
     response = client.post(url, {"field": "site", "purpose": "review"})
     assert response.status_code == 409
+
+
+def test_my_number_needs_the_second_factor_again_after_a_while(
+    simple_procedure, hanako, kankyo_staff
+):
+    from madoguchi.identity.services import totp_code
+    from madoguchi.sample.data import DEMO_TOTP_SECRET
+
+    application = submit_simple(hanako, owner_number=MY_NUMBER)
+    client = login(kankyo_staff)  # logged in long ago, as far as the session knows
+    url = reverse("backoffice:my_number", args=[application.pk])
+    response = client.post(url, {"field": "owner_number", "purpose": "review"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("identity:reauthenticate"))
+    assert not AccessLog.objects.filter(what="my_number").exists()
+    # A password alone is not offered to staff, who have a second factor.
+    page = client.get(response["Location"]).content.decode()
+    assert "認証アプリのコード" in page and "パスワードで確認する" not in page
+    # With the code, the suspended request (the purpose chosen) is carried out.
+    response = client.post(
+        reverse("mfa_reauthenticate") + "?next=" + url,
+        {"code": totp_code(DEMO_TOTP_SECRET)},
+        follow=True,
+    )
+    assert MY_NUMBER in response.content.decode()
+    log = AccessLog.objects.get(what="my_number")
+    assert (log.actor, log.purpose) == (kankyo_staff, "review")

@@ -326,3 +326,42 @@ def test_the_offline_verifier_checks_stored_files_and_records_and_sees_lawful_di
     status, output = verify("disposed")
     assert status == 0, output
     assert "lawfully disposed" in output and ", 0 lawfully disposed" not in output
+
+
+def test_approving_a_disposition_in_the_page_needs_the_second_factor_again(
+    officer, director, expired_file
+):
+    from django.urls import reverse
+
+    from madoguchi.identity.services import totp_code
+    from madoguchi.sample.data import DEMO_TOTP_SECRET
+
+    from ..conftest import login
+
+    proposal = services.propose_disposition(
+        actor=officer,
+        file=expired_file,
+        action="extend",
+        reason="事業継続中のため",
+        extension_years=2,
+    )
+    (actionable,) = [
+        item
+        for item in approval_selectors.actionable_steps(director)
+        if str(item.step.instance_id) == proposal.approval_reference
+    ]
+    url = reverse("approvals:act", args=[actionable.step.pk])
+    data = {"action": "approve", "version": str(actionable.step.version)}
+    client = login(director)  # logged in long ago, as far as the session knows
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("identity:reauthenticate"))
+    proposal.refresh_from_db()
+    assert proposal.state == ProposalState.IN_APPROVAL
+    # With the second factor, the suspended approval is carried out.
+    client.post(
+        reverse("mfa_reauthenticate") + "?next=" + url,
+        {"code": totp_code(DEMO_TOTP_SECRET)},
+        follow=True,
+    )
+    assert RecordFile.objects.get(pk=expired_file.pk).extension_years == 2

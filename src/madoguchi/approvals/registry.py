@@ -42,6 +42,9 @@ class SubjectKind:
     context_fields: Mapping[str, str] = field(default_factory=dict)
     # Who else may see an instance of this kind (beyond the route's own rule).
     can_view: Callable[[Any, Any], bool] | None = None
+    # Approving it is a sensitive action (a disposition of records): the approver proves
+    # who they are again, with their second factor, unless they just did.
+    reauthenticate: bool = False
 
 
 _KINDS: dict[str, SubjectKind] = {}
@@ -58,6 +61,7 @@ def register_kind(
     subject_url: Callable[[Any], str] | None = None,
     context_fields: Mapping[str, str] | None = None,
     can_view: Callable[[Any, Any], bool] | None = None,
+    reauthenticate: bool = False,
 ) -> SubjectKind:
     """Registers (or, when `ready()` runs again, replaces) a subject kind."""
     if not _KIND.match(kind):
@@ -74,6 +78,7 @@ def register_kind(
         subject_url=subject_url,
         context_fields=dict(context_fields or {}),
         can_view=can_view,
+        reauthenticate=reauthenticate,
     )
     _KINDS[kind] = item
     return item
@@ -89,6 +94,11 @@ def get_kind(kind: str) -> SubjectKind:
         return _KINDS[kind]
     except KeyError:
         raise LookupError(f"no subject kind {kind!r} is registered") from None
+
+
+def needs_reauthentication(kind: str) -> bool:
+    item = _KINDS.get(kind)
+    return item is not None and item.reauthenticate
 
 
 def is_registered(kind: str) -> bool:

@@ -18,6 +18,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from madoguchi.identity import services as identity
 from madoguchi.organisation import selectors as organisation
 from madoguchi.organisation import services as organisation_services
 from madoguchi.organisation.forms import FormError, delegation_form
@@ -229,6 +230,14 @@ def act(request: HttpRequest, step_id: int) -> HttpResponse:
     step = ApprovalStep.objects.select_related("instance").filter(pk=step_id).first()
     if step is None or not selectors.can_view(request.user, step.instance):
         raise Http404
+    if request.POST.get("action") == "approve" and registry.needs_reauthentication(
+        step.instance.kind
+    ):
+        return _act_after_reauthentication(request, step)
+    return _act(request, step)
+
+
+def _act(request: HttpRequest, step: ApprovalStep) -> HttpResponse:
     action = request.POST.get("action", "")
     comment = request.POST.get("comment", "")[:4000]
     version = _int(request.POST.get("version"), -1)
@@ -282,6 +291,10 @@ def act(request: HttpRequest, step_id: int) -> HttpResponse:
     if selectors.can_view(request.user, step.instance):
         return redirect("approvals:detail", pk=step.instance_id)
     return redirect("approvals:inbox")
+
+
+# The POST is kept while the approver re-authenticates, then carried out (act runs again).
+_act_after_reauthentication = identity.require_recent_auth(_act)
 
 
 @staff_required

@@ -38,6 +38,7 @@ from madoguchi.counter.models import (
     State,
 )
 from madoguchi.counter.services import CounterError
+from madoguchi.identity import services as identity
 from madoguchi.notifications.models import OutboundEmail, StaffNotificationSetting
 from madoguchi.notifications.services import recent_notices, retry_email, set_staff_mode, setting_of
 from madoguchi.organisation.selectors import is_staff_member, memberships_of
@@ -608,6 +609,7 @@ def post_message(request: HttpRequest, pk) -> HttpResponse:
 
 @staff_required
 @require_POST
+@identity.require_recent_auth
 def my_number(request: HttpRequest, pk) -> HttpResponse:
     """Shows one 個人番号 in clear after the staff member chose why (recorded)."""
     application = _application(request, pk)

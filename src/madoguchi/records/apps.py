@@ -29,4 +29,5 @@ class RecordsConfig(AppConfig):
             on_cancelled=services.on_proposal_withdrawn,
             subject_url=lambda instance: f"/staff/records/proposals/{instance.subject_id}/",
             context_fields={"action": "措置（transfer・destroy・extend）"},
+            reauthenticate=True,
         )
