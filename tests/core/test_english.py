@@ -17,10 +17,12 @@ import polib
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 import madoguchi
 
 from ..conftest import login
+from ..counter.helpers import start
 
 PACKAGE = Path(madoguchi.__file__).parent
 CATALOGUE = PACKAGE / "locale" / "en" / "LC_MESSAGES" / "django.po"
@@ -152,6 +154,23 @@ def test_procedure_page_and_its_start_in_english(hanako):
         "Back to the procedure",
         "Use your saved details",
     )
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_dates_follow_the_language(hanako):
+    """Dates are written the English way in English (the date formats are in the
+    catalogue too), the Japanese way by default."""
+    client = login(hanako)
+    start(client, "992011", "dog-registration")
+    saved = timezone.localtime()
+    response = english(client).get("/applications/")
+    assert_english(response, "My applications", "Draft")
+    assert f"Saved on {saved.day} {saved:%B} {saved.year}" in page_text(response)
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
+    text = page_text(client.get("/applications/"))
+    assert f"{saved.year}年{saved.month}月{saved.day}日" in text
+    assert "に保存" in text
 
 
 @pytest.mark.usefixtures("compiled_catalogue")
