@@ -200,6 +200,30 @@ def test_staff_of_the_unit_resend(permit, prefecture_client, django_capture_on_c
     assert Event.objects.filter(event_type="document.resent", subject_id=str(permit.pk)).exists()
 
 
+def test_staff_opening_the_pdf_is_an_access_the_resident_sees(
+    permit, prefecture_client, prefecture_staff, hanako, monkeypatch
+):
+    from django.urls import reverse
+
+    from madoguchi.ledger import services as ledger
+    from madoguchi.ledger.models import AccessLog
+
+    url = reverse("issuance:staff_download", args=[permit.pk])
+    response = prefecture_client.get(url)
+    assert response.status_code == 200
+    log = AccessLog.objects.get(what="document", object_id=str(permit.pk))
+    assert (log.actor, log.subject_user, log.purpose) == (prefecture_staff, hanako, "issuance")
+
+    # When the access cannot be logged, the PDF is not served.
+    def refuse(**_kwargs):
+        raise RuntimeError("access log unavailable")
+
+    monkeypatch.setattr(ledger, "log_access", refuse)
+    with pytest.raises(RuntimeError):
+        prefecture_client.get(url)
+    assert AccessLog.objects.filter(what="document").count() == 1
+
+
 def test_revocation_needs_a_reason_and_keeps_what_was_typed(permit, prefecture_client, monkeypatch):
     from madoguchi.issuance import views
 

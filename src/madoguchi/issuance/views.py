@@ -190,29 +190,20 @@ def staff_download(request: HttpRequest, pk) -> HttpResponse:
 
 
 def _log_access(request, document) -> None:
-    """Staff opening a person's issued document is an access the person can see."""
-    from django.db import transaction
-
+    """Staff opening a person's issued document is an access the person can see. It is
+    written before the document is served; if it cannot be, the document is not served
+    (as in the back office): an access nobody can see must not happen."""
     from madoguchi.ledger import services as ledger
 
-    log_access = getattr(ledger, "log_access", None)
-    if log_access is None:
-        return
-    try:
-        with transaction.atomic():
-            log_access(
-                actor=request.user,
-                unit=document.unit,
-                subject_user=document.application.applicant,
-                what="document",
-                object_type="document",
-                object_id=str(document.pk),
-                purpose="issuance",
-            )
-    except Exception as exc:  # an unknown purpose or kind must not block the download
-        import logging
-
-        logging.getLogger(__name__).warning("access log failed: %s", type(exc).__name__)
+    ledger.log_access(
+        actor=request.user,
+        unit=document.unit,
+        subject_user=document.application.applicant,
+        what="document",
+        object_type="document",
+        object_id=str(document.pk),
+        purpose="issuance",
+    )
 
 
 @login_required
