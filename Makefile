@@ -75,11 +75,12 @@ messages: $(STAMP)
 # embedded in issued PDFs (BIZ UD Gothic and IPAmj Mincho, see FIELD-NOTES). To test as well:
 # chromium (browser tests), wrk (benchmarks), poppler-utils (pdfsig/pdffonts checks), SoftHSM
 # (a real PKCS#11 token for signing tests), haproxy (two web nodes behind a load balancer in
-# the fault tests), nodejs and npm (the test OpenID Connect provider) and libnss3-tools.
+# the fault tests), nodejs and npm (the test OpenID Connect provider), libnss3-tools and
+# gettext (`make messages`; a test checks the English catalogue has every message of the code).
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 \
 	fonts-morisawa-bizud-gothic fonts-ipamj-mincho
 TEST_PACKAGES := $(RUN_PACKAGES) chromium wrk poppler-utils softhsm2 haproxy nodejs npm \
-	libnss3-tools
+	libnss3-tools gettext
 
 ## system-deps: install the Debian packages that are missing (root or sudo; quick when none is)
 system-deps:
