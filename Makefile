@@ -42,7 +42,7 @@ $(OIDC_PROVIDER): tests/identity/oidc_provider/package-lock.json
 	else echo "npm not found: the OpenID Connect tests will be skipped (install Node.js 20+ and npm)"; fi
 
 # Each benchmark is a script that writes its own section of docs/benchmarks.md.
-BENCH_SCRIPTS := bench/run.py bench/booking.py bench/documents.py bench/ledger.py bench/queue.py
+BENCH_SCRIPTS := bench/run.py bench/booking.py bench/documents.py bench/ledger.py bench/queue.py bench/spike.py
 
 ## bench: every benchmark against PostgreSQL; writes docs/benchmarks.md (exit 1 if a target is missed)
 bench: $(STAMP)
