@@ -10,7 +10,7 @@ handler500 = "madoguchi.core.views.server_error"
 
 urlpatterns = [
     path("", include("madoguchi.core.urls")),
-    path("", include("madoguchi.monitoring.urls")),
+    path("", include("madoguchi.operations.urls")),
     path("procedures/", include("madoguchi.catalogue.urls")),
     path("", include("madoguchi.counter.urls")),
     path("", include("madoguchi.payments.urls")),

@@ -232,7 +232,7 @@ def test_metrics_with_the_token(settings, sample):
         _metric(
             text,
             "madoguchi_http_requests_total",
-            '{method="GET",route="monitoring:health",status="2xx"}',
+            '{method="GET",route="operations:health",status="2xx"}',
         )
         >= 1
     )

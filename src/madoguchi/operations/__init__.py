@@ -1,2 +1,3 @@
-"""Monitoring (layer 4, beside api.py): the health endpoint and the Prometheus metrics.
-It reads the state of every capability through their selectors and owns no models."""
+"""Operations (layer 4, beside api.py): the health endpoint, the Prometheus metrics and
+the backup commands. It reads the state of every capability through their selectors and
+services and owns no models."""

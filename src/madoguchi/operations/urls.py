@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "monitoring"
+app_name = "operations"
 urlpatterns = [
     path("healthz", views.health, name="health"),
     path("healthz/live", views.live, name="live"),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "madoguchi.payments",
     "madoguchi.appointments",
     "madoguchi.backoffice",
+    "madoguchi.operations",
     "madoguchi.sample",
 ]
 
@@ -54,7 +55,7 @@ if env_bool("MADOGUCHI_BENCH", False):
     INSTALLED_APPS.append("madoguchi.benchmarks")
 
 MIDDLEWARE = [
-    "madoguchi.monitoring.middleware.RequestMetricsMiddleware",
+    "madoguchi.operations.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
