@@ -77,6 +77,18 @@ def test_a_document_is_drafted_submitted_approved_and_numbered(people, aoba):
         )
 
 
+def test_an_approved_document_is_filed_in_the_records_register_at_once(people, aoba):
+    from madoguchi.records.models import Record
+
+    document = draft(people, aoba)
+    instance = submit(document, people.tanto)
+    assert not Record.objects.filter(object_id=str(document.pk)).exists()
+    approve(instance, people.kacho)
+    document.refresh_from_db()
+    record = Record.objects.get(kind="internal_document", object_id=str(document.pk))
+    assert document.document_number in record.title
+
+
 def test_numbers_count_per_numbering_unit_and_restart_each_fiscal_year(people, aoba):
     shiminka, shomei = unit("shiminka"), unit("shomei")
     from django.db import transaction

@@ -48,6 +48,7 @@ class SubjectKind:
 
 
 _KINDS: dict[str, SubjectKind] = {}
+_LISTENERS: dict[str, dict[str, Callback]] = {}
 
 
 def register_kind(
@@ -82,6 +83,16 @@ def register_kind(
     )
     _KINDS[kind] = item
     return item
+
+
+def register_completion_listener(kind: str, name: str, listener: Callback) -> None:
+    """Lets a higher layer act, in the same transaction, after a route of `kind` completed
+    and the kind's own `on_completed` ran (records files an approved 起案文書)."""
+    _LISTENERS.setdefault(kind, {})[name] = listener
+
+
+def completion_listeners(kind: str) -> list[Callback]:
+    return list(_LISTENERS.get(kind, {}).values())
 
 
 def unregister_kind(kind: str) -> None:

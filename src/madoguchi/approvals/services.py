@@ -427,6 +427,9 @@ def _call(kind: str, hook: str, instance: ApprovalInstance, actor) -> None:
     callback = getattr(registry.get_kind(kind), hook)
     if callback is not None:
         callback(instance=instance, actor=actor)
+    if hook == "on_completed":
+        for listener in registry.completion_listeners(kind):
+            listener(instance=instance, actor=actor)
 
 
 # --- starting ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ class RecordsConfig(AppConfig):
         # Decision 0009: the lower layers offer registries; records (layer 3) registers in
         # them — the resident's ledger panel (counter), the content behind ledger hashes
         # (ledger), and its disposition proposals as a subject of approval routes.
-        from madoguchi.approvals.registry import register_kind
+        from madoguchi.approvals.registry import register_completion_listener, register_kind
         from madoguchi.counter import hooks
         from madoguchi.ledger import content as ledger_content
 
@@ -30,4 +30,7 @@ class RecordsConfig(AppConfig):
             subject_url=lambda instance: f"/staff/records/proposals/{instance.subject_id}/",
             context_fields={"action": "措置（transfer・destroy・extend）"},
             reauthenticate=True,
+        )
+        register_completion_listener(
+            "internal_document", "records", services.file_approved_internal_document
         )

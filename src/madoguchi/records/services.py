@@ -450,6 +450,15 @@ def _file_internal_document(document, actor) -> Record:
     )
 
 
+def file_approved_internal_document(*, instance, actor) -> None:
+    """A completion listener of the approval engine: the 起案文書 whose 決裁 just ended is
+    filed at once, in the same transaction (`records sync` only catches up on the past)."""
+    from django.apps import apps
+
+    document = apps.get_model("approvals", "InternalDocument").objects.get(pk=instance.subject_id)
+    file_record(kind="internal_document", subject=document, actor=actor)
+
+
 @transaction.atomic
 def file_record(*, kind: str, subject, actor=None) -> Record:
     """Files a document in the register, once (calling again returns the same record).
