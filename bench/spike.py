@@ -111,12 +111,20 @@ def rate_series(low: float, high: float) -> list[float]:
         decade *= 10
 
 
-def next_rate(held: list[tuple[float, bool]], start: float, low: float, high: float):
+def next_rate(
+    held: list[tuple[float, bool]],
+    start: float,
+    low: float,
+    high: float,
+    completed_per_s: float | None = None,
+) -> float | None:
     """The rate of the next step, or None when the search is over.
 
     `held`: the steps so far, (rate, held). Upwards from `start` while each step is held,
     until one is not (or `high` is passed); if already the first step is not held,
-    downwards until one is (or below `low`), so that the result still names a rate."""
+    downwards until one is (or below `low`), so that the result still names a rate.
+    Falling, `completed_per_s` (applicants of the last step who reached 受付, per second)
+    skips the rates above it: a server cannot hold more arrivals than it completes."""
     series = rate_series(low, max(high, start))
     up = [r for r in series if r >= start - 1e-9 and r <= high + 1e-9]
     down = [r for r in reversed(series) if r < start - 1e-9]
@@ -128,7 +136,12 @@ def next_rate(held: list[tuple[float, bool]], start: float, low: float, high: fl
         return higher[0] if ok and higher else None
     # falling (the first step was not held): until one is
     lower = [r for r in down if r < rate - 1e-9]
-    return lower[0] if not ok and lower else None
+    if ok or not lower:
+        return None
+    if completed_per_s is not None:
+        within = [r for r in lower if r <= completed_per_s + 1e-9]
+        return within[0] if within else lower[-1]
+    return lower[0]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -607,6 +620,7 @@ class StepResult:
             "errors": errors,
             "error_kinds": kinds,
             "first_failure": next((a.failed for a in self.applicants if a.failed), ""),
+            "median_by_kind": median_by_kind(self.applicants),
             "p50_ms": percentile(lat, 0.50),
             "p90_ms": percentile(lat, 0.90),
             "p99_ms": percentile(lat, 0.99) if not errors or lat else float("inf"),
@@ -615,6 +629,16 @@ class StepResult:
             "completed_per_s": reached / self.wall_s if self.wall_s else 0.0,
             "cpu": self.cpu,
         }
+
+
+def median_by_kind(applicants: list[Applicant]) -> dict[str, float]:
+    """The median latency of each kind of request (log in, post photo …), answered ones."""
+    kinds: dict[str, list[float]] = {}
+    for applicant in applicants:
+        for request in applicant.requests:
+            if not request.error:
+                kinds.setdefault(request.what, []).append(request.ms)
+    return {what: percentile(values, 0.5) for what, values in kinds.items()}
 
 
 async def run_step(
@@ -701,8 +725,8 @@ def report(result: dict) -> str:
         and steps[0]["rate"] == start
         and not step_held(steps[0]["p99_ms"], steps[0]["errors"])
     ):
-        stopped = (
-            f"{start:g}/s, the first step, was not held, so lower rates were tried until one was"
+        stopped = f"{start:g}/s, the first step, was not held, so lower rates were tried" + (
+            " until one was" if best is not None else f" down to {steps[-1]['rate']:g}/s"
         )
     elif steps and not step_held(steps[-1]["p99_ms"], steps[-1]["errors"]):
         stopped = f"the rate stopped rising at {steps[-1]['rate']:g}/s, the first step not held"
@@ -745,6 +769,14 @@ def report(result: dict) -> str:
             f"{cpu['client'] * 1000 / n:.0f} ms | "
             f"{cpu['busy_share']:.0%} / {cpu['other_share']:.0%} |"
         )
+    shown = next((s for s in steps if s["rate"] == best), steps[0] if steps else None)
+    if shown and shown["median_by_kind"]:
+        lines += [
+            "",
+            f"Median latency by request at {shown['rate']:g} applicants/s: "
+            + ", ".join(f"{what} {ms:.0f} ms" for what, ms in shown["median_by_kind"].items())
+            + ".",
+        ]
     lines += [
         "",
         f"Baseline (`POST /bench/baseline`, the bare Django view of bench/run.py, on the same "
@@ -781,7 +813,8 @@ def report(result: dict) -> str:
         "ones to finish (one still running then counts as an error). The rate starts at "
         f"{start:g}/s and rises through 1, 1.5, 2, 3, 4, 6, 8 × 10ⁿ (up to "
         f"{result['max_rate']:g}/s) while each step is held; when already the first is "
-        f"not, it falls through the same series (down to {result['min_rate']:g}/s) until one "
+        f"not, it falls through the same series (down to {result['min_rate']:g}/s, skipping "
+        "the rates above the one at which the step before completed applicants) until one "
         "is. Before each step the server is left to finish what a step before queued, and "
         f"PostgreSQL gets a `CHECKPOINT`. Warm-up: {result['warmup']} applicants, one a "
         "second, not counted.",
@@ -1049,10 +1082,13 @@ def _measure(args, pg, server, base_url, env, payload_file, token, planned) -> d
     photo = photo_jpeg()
     step(f"warm-up: {args.warmup} applicants, one a second")
     warm = make_applicants(0, args.warmup)
+    if len(warm) >= 3:
+        # Every run tries both ways of submitting twice before it measures anything.
+        warm[-2].repeat, warm[-1].repeat = "double", "resend"
     if warm:
         asyncio.run(
             run_step(base_url, warm, 1.0, photo, timeout=args.timeout,
-                     resend_after=args.resend_after, drain=args.drain)
+                     resend_after=args.resend_after, drain=max(args.drain, 300))
         )  # fmt: skip
         failed = [a for a in warm if not a.reached]
         if failed:
@@ -1080,7 +1116,10 @@ def _measure(args, pg, server, base_url, env, payload_file, token, planned) -> d
     steps: list[dict] = []
     first = args.warmup
     history: list[tuple[float, bool]] = []
-    while (rate := next_rate(history, args.start_rate, args.min_rate, args.max_rate)) is not None:
+    completed: float | None = None
+    while (
+        rate := next_rate(history, args.start_rate, args.min_rate, args.max_rate, completed)
+    ) is not None:
         count = math.ceil(rate * args.step_seconds)
         applicants = make_applicants(first, count)
         first += count
@@ -1110,6 +1149,7 @@ def _measure(args, pg, server, base_url, env, payload_file, token, planned) -> d
         summary["idle_wait_s"] = idle
         steps.append(summary)
         history.append((rate, step_held(summary["p99_ms"], summary["errors"])))
+        completed = summary["completed_per_s"]
         say(
             f"    reached 受付 {summary['reached']}/{summary['applicants']}, "
             f"{summary['requests']} requests, {summary['errors']} errors, p50 "

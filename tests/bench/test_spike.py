@@ -61,6 +61,15 @@ def test_search_falls_when_the_first_step_is_not_held():
     assert spike.highest_held(steps) == 3
 
 
+def test_falling_skips_the_rates_above_what_the_server_completed():
+    # 10/s not held, and only 3.5 applicants/s reached 受付: 8/s and 6/s cannot hold.
+    assert spike.next_rate([(10, False)], 10, 1, 100, completed_per_s=3.5) == 3
+    assert spike.next_rate([(10, False)], 10, 1, 100, completed_per_s=0.2) == 1
+    assert spike.next_rate([(10, False), (3, True)], 10, 1, 100, completed_per_s=3) is None
+    # Rising, the completed rate does not matter.
+    assert spike.next_rate([(10, True)], 10, 1, 100, completed_per_s=2) == 15
+
+
 def test_search_gives_up_below_the_lowest_rate():
     history = _search(lambda rate: False, low=4)
     assert [rate for rate, _ in history] == [10, 8, 6, 4]
