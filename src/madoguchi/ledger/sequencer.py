@@ -151,8 +151,13 @@ def _dequeue(event_ids: list[int]) -> None:
 def sequence_batch(*, limit: int = 5000) -> BatchResult:
     """Appends up to `limit` queued events to their logs and signs new checkpoints."""
     _lock()
+    # The oldest queued ids first, from the queue's own primary key, then their events by
+    # primary key: a join of the queue with the event table, ordered by event id, makes
+    # PostgreSQL merge along the whole event index from id 1, which grows with the log
+    # (3.5 s a batch at 900,000 events, against milliseconds this way).
+    queued = PendingEvent.objects.order_by("event_id").values("event_id")[:limit]
     rows = list(
-        Event.objects.filter(pending__isnull=False)
+        Event.objects.filter(id__in=queued)
         .order_by("id")
         .values_list(
             "id",
@@ -166,7 +171,7 @@ def sequence_batch(*, limit: int = 5000) -> BatchResult:
             "subject_id",
             "content_sha256",
             "details",
-        )[:limit]
+        )
     )
     result = BatchResult()
     if not rows:
