@@ -25,11 +25,14 @@ def taro_token(taro) -> str:
 def set_window(body: str, identifier: str, *, opens_at, closes_at) -> None:
     """Moves the application window (versions refuse save(); tests stand in for the clock)."""
     from madoguchi.catalogue.models import Procedure, ProcedureVersion
+    from madoguchi.catalogue.selectors import forget_cached_versions
 
     procedure = Procedure.objects.get(body__code=body, identifier=identifier)
     ProcedureVersion.objects.filter(pk=procedure.current_version_id).update(
         opens_at=opens_at, closes_at=closes_at
     )
+    # The API's submissions keep versions they read, which never change but here.
+    forget_cached_versions()
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import copy
+import datetime as dt
+
+from django.db.models import F, QuerySet
 
 from madoguchi.core.text import LIFE_EVENTS
 
@@ -22,6 +25,59 @@ def published_procedures(*, body_code: str | None = None) -> QuerySet[Procedure]
 
 def procedure_by_identifier(body_code: str, identifier: str) -> Procedure | None:
     return published_procedures().filter(body__code=body_code, identifier=identifier).first()
+
+
+def procedure_for_submission(body_code: str, identifier: str) -> Procedure | None:
+    """What procedure_by_identifier finds, for the API's hot path (a submission): the
+    procedure and its body in one query, and its current version from the versions this
+    process has read before. The procedure is read on every request, so a procedure
+    closed, unpublished or given a new version takes effect on the next one."""
+    found = list(
+        Procedure.objects.filter(
+            is_published=True,
+            current_version__isnull=False,
+            body__code=body_code,
+            identifier=identifier,
+        )
+        .select_related("body")
+        .annotate(version_loaded_at=F("current_version__loaded_at"))[:1]
+    )
+    if not found:
+        return None
+    procedure = found[0]
+    version = cached_version(procedure.current_version_id, procedure.version_loaded_at)
+    version.procedure = procedure
+    procedure.current_version = version
+    return procedure
+
+
+# Versions never change once written (ProcedureVersion.save refuses to), so a version read
+# once, with its parsed definition, serves every later request of this process naming it.
+# The key has the time the version was loaded besides its id: a database whose ids start
+# again (tests rolled back, a database recreated) never finds another version's entry.
+_versions: dict[tuple[int, dt.datetime], ProcedureVersion] = {}
+VERSION_CACHE_SIZE = 256
+
+
+def cached_version(version_id: int, loaded_at: dt.datetime) -> ProcedureVersion:
+    """The version, from this process's cache or read (and cached). Each caller gets its
+    own copy: what it caches on it (a related object) stays its own; the definition and
+    its parsed form (`spec`), which nobody changes, are shared."""
+    key = (version_id, loaded_at)
+    version = _versions.get(key)
+    if version is None:
+        version = ProcedureVersion.objects.get(pk=version_id)
+        version.spec  # noqa: B018 -- parsed once, shared by the copies
+        while len(_versions) >= VERSION_CACHE_SIZE:
+            _versions.pop(next(iter(_versions)), None)
+        _versions[key] = version
+    return copy.copy(version)
+
+
+def forget_cached_versions() -> None:
+    """Empties the cache of versions: for tests that change a version in place (standing
+    in for the clock), which nothing else does."""
+    _versions.clear()
 
 
 def version_by_id(version_id: int) -> ProcedureVersion | None:

@@ -65,7 +65,19 @@ class PostalAddressOut(Schema):
     town: str
 
 
-def _out(application: Application) -> dict[str, Any]:
+def _out(application: Application, history: list | None = None) -> dict[str, Any]:
+    """The application as the API shows it. `history`: its events, when the caller has
+    them already (the ones just recorded for a new application), instead of a query."""
+    if history is None:
+        history = list(
+            selectors.history_for_resident(application).values_list("event_type", "occurred_at")
+        )
+    else:
+        history = [
+            (event.event_type, event.occurred_at)
+            for event in history
+            if event.event_type not in selectors.INTERNAL_EVENTS
+        ]
     return {
         "id": application.pk,
         "body": application.body.code,
@@ -77,10 +89,7 @@ def _out(application: Application) -> dict[str, Any]:
         "submitted_at": application.submitted_at,
         "fee_amount": application.fee_amount,
         "history": [
-            {"event": event_type, "at": occurred_at}
-            for event_type, occurred_at in selectors.history_for_resident(application).values_list(
-                "event_type", "occurred_at"
-            )
+            {"event": event_type, "at": occurred_at} for event_type, occurred_at in history
         ],
     }
 
@@ -97,7 +106,7 @@ def create_application(
     payload: ApplicationIn,
     idempotency_key: uuid.UUID = Header(..., alias="Idempotency-Key"),
 ):
-    procedure = catalogue_selectors.procedure_by_identifier(payload.body, payload.procedure)
+    procedure = catalogue_selectors.procedure_for_submission(payload.body, payload.procedure)
     if procedure is None:
         raise HttpError(404, "No such procedure / 手続が見つかりません")
     application, created = services.create_and_submit(
@@ -114,7 +123,9 @@ def create_application(
         application = Application.objects.select_related(
             "body", "procedure", "procedure_version"
         ).get(pk=application.pk)
-    return Status(201 if created else 200, _out(application))
+        return Status(200, _out(application))
+    # A new application's history is what the service recorded for it: no query for it.
+    return Status(201, _out(application, application.history_written))
 
 
 @router.post(

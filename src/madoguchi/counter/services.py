@@ -24,6 +24,7 @@ from madoguchi.files.models import StoredFile
 from madoguchi.files.services import ImageRules, UploadRejected, clean_filename, store_upload
 from madoguchi.identity import levels
 from madoguchi.identity.services import prefill_values
+from madoguchi.ledger.models import Event
 from madoguchi.ledger.services import content_hash, record_event, require_checkpoint
 from madoguchi.notifications.services import notify_staff, queue_email
 
@@ -610,11 +611,12 @@ def _submit(
     identity_level: str | None,
     now: dt.datetime | None,
     on_behalf: dict[str, Any] | None = None,
-) -> None:
+) -> Event:
     """What submitting does, in the caller's transaction: the checks, the 受付番号, the
     row, the ledger event and the confirmation e-mail. The one place for it, shared by
     submit_application (a draft: its row is updated) and create_and_submit (an
-    application created submitted: its row is inserted once, already submitted)."""
+    application created submitted: its row is inserted once, already submitted).
+    Returns the event recorded (create_and_submit answers with it as the history)."""
     inserting = application._state.adding
     version = application.procedure_version
     check_open(version, now)
@@ -700,6 +702,7 @@ def _submit(
         # The procedure's receipt waits for the signed checkpoint including the submission.
         require_checkpoint(event)
     _notify_submitted(application)
+    return event
 
 
 def _receipt_number_taken(receipt_number: str) -> bool:
@@ -735,11 +738,41 @@ def create_and_submit(
     """For the API: create a draft from a whole set of answers and optionally submit it.
 
     The client's idempotency key is the application's: sending the same request again
-    returns the application it created the first time. Returns (application, created).
+    returns the application it created the first time, whatever has changed since (the
+    procedure closed, a new version). Returns (application, created). A created
+    application carries `history_written`: the events recorded for it here, which are
+    its whole history so far.
     """
-    existing = _earlier_application(idempotency_key, applicant)
-    if existing is not None:
+    # The key is not looked up first: the unique constraint on it tells, at the INSERT,
+    # that an earlier request used it, and only then (or when this request is refused)
+    # is the earlier application read. A new submission saves that lookup.
+    try:
+        return _create(
+            procedure=procedure,
+            applicant=applicant,
+            answers=answers,
+            idempotency_key=idempotency_key,
+            identity_level=identity_level,
+            submit=submit,
+        ), True
+    except (IntegrityError, CounterError):
+        # A key sent before (or twice at once: the other request won): answer with the
+        # application it created, not with the reason this request failed.
+        existing = _earlier_application(idempotency_key, applicant)
+        if existing is None:
+            raise
         return existing, False
+
+
+def _create(
+    *,
+    procedure: Procedure,
+    applicant,
+    answers: dict[str, Any],
+    idempotency_key,
+    identity_level: str | None,
+    submit: bool,
+) -> Application:
     version = procedure.current_version
     check_open(version)
     definition = version.spec
@@ -768,27 +801,23 @@ def create_and_submit(
         idempotency_key=idempotency_key,
         current_page="_check",
     )
-    try:
-        with transaction.atomic():
-            if submit:
-                # Inserted already submitted: one INSERT, no UPDATE of the row just
-                # written and no lock to take on it.
+    application.history_written = []
+    with transaction.atomic():
+        if submit:
+            # Inserted already submitted: one INSERT, no UPDATE of the row just
+            # written and no lock to take on it.
+            application.history_written.append(
                 _submit(application, actor=applicant, identity_level=identity_level, now=None)
-            else:
-                application.save(force_insert=True)
-            for field_id, value in clean.items():
-                if definition.fields[field_id]["type"] == "file":
-                    for item in value:
-                        ApplicationFile.objects.create(
-                            application=application, stored_file_id=item["id"], field_id=field_id
-                        )
-    except IntegrityError:
-        # The same key sent twice at once: the other request won; answer with its result.
-        existing = _earlier_application(idempotency_key, applicant)
-        if existing is None:
-            raise
-        return existing, False
-    return application, True
+            )
+        else:
+            application.save(force_insert=True)
+        for field_id, value in clean.items():
+            if definition.fields[field_id]["type"] == "file":
+                for item in value:
+                    ApplicationFile.objects.create(
+                        application=application, stored_file_id=item["id"], field_id=field_id
+                    )
+    return application
 
 
 class InvalidAnswers(CounterError):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.ledger.services import record_event
@@ -220,13 +221,21 @@ def authenticate_api_token(raw: str) -> User | None:
 
     if not raw or not raw.startswith("mdg_") or len(raw) > 100:
         return None
-    # At most one row (the hash is unique): [:1] without the ORDER BY of .first().
+    # The user, through the token that is not revoked, in one query: at most one row
+    # (the hash is unique), [:1] without the ORDER BY of .first(). The expiry is compared
+    # here rather than in SQL (ApiToken.objects.active()), the same rule with a cheaper
+    # query on the API's every request.
     found = list(
-        ApiToken.objects.active().select_related("user").filter(token_sha256=ApiToken.hash(raw))[:1]
+        User.objects.filter(
+            api_tokens__token_sha256=ApiToken.hash(raw), api_tokens__revoked_at__isnull=True
+        ).annotate(token_expires_at=F("api_tokens__expires_at"))[:1]
     )
-    if not found or not found[0].user.is_active:
+    if not found:
         return None
-    return found[0].user
+    user = found[0]
+    if user.token_expires_at is not None and user.token_expires_at <= timezone.now():
+        return None
+    return user if user.is_active else None
 
 
 # --- sessions and re-authentication ---------------------------------------------------
