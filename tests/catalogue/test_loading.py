@@ -51,6 +51,7 @@ NEW_DOG_FIELD = """\
       - id: dog_name
         type: text
         label: 犬の名前
+        label_en: "Dog's name"
         max_length: 30
       - id: dog_nickname
         type: text
