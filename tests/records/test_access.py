@@ -110,3 +110,36 @@ def test_records_officers_answer_audits_across_the_body(record, officer):
 
 def test_residents_have_no_staff_pages(record, hanako):
     assert login(hanako).get(reverse("records:register")).status_code == 404
+
+
+def test_the_confidentiality_class_decides_who_of_the_body_may_open(record, kankyo_staff):
+    """関係職員限り (an application): the unit's staff with a case worker's or approver's
+    role; 庁内限り: anyone of the unit; 公開: anyone of the body."""
+    from madoguchi.identity.services import enroll_demo_totp
+    from madoguchi.organisation.models import StaffMembership
+    from madoguchi.records.models import Confidentiality, RecordFile
+    from madoguchi.sample.data import DEMO_TOTP_SECRET
+
+    membership = StaffMembership.objects.filter(user=kankyo_staff).first()
+    clerk = User.objects.create_user(email="rinji@aoba.example.jp", password="x" * 16)
+    StaffMembership.objects.create(
+        user=clerk, unit=membership.unit, position=membership.position, is_primary=True
+    )
+    enroll_demo_totp(user=clerk, secret=DEMO_TOTP_SECRET)
+    url = reverse("records:record", args=[record.pk]) + "?purpose=review"
+    assert record.file.confidentiality == Confidentiality.CONFIDENTIAL
+    refused = staff(clerk).get(url)
+    assert refused.status_code == 403 and "関係職員限り" in refused.content.decode()
+    assert Event.objects.filter(
+        event_type="records.access_refused", subject_id=str(record.pk)
+    ).exists()
+    assert staff(kankyo_staff).get(url).status_code == 200
+    RecordFile.objects.filter(pk=record.file_id).update(confidentiality=Confidentiality.INTERNAL)
+    assert staff(clerk).get(url).status_code == 200
+    # 公開: staff of another unit of the body open it too; another body's still do not.
+    shimin = User.objects.get(email="shimin.tanto@aoba.example.jp")
+    prefecture = User.objects.get(email="fukushi.tanto@sakura.example.jp")
+    assert staff(shimin).get(url).status_code == 404
+    RecordFile.objects.filter(pk=record.file_id).update(confidentiality=Confidentiality.PUBLIC)
+    assert staff(shimin).get(url).status_code == 200
+    assert staff(prefecture).get(url).status_code == 404

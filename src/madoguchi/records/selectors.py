@@ -18,15 +18,21 @@ def _records_bodies(user):
 
 
 def files_for_staff(user) -> QuerySet[RecordFile]:
-    """The register as staff see it: every file of the units they see, and every file of
-    the bodies where they are records officers."""
-    from madoguchi.organisation.selectors import visible_units
+    """The register as staff see it: every file of the units they see, the public (公開)
+    files of their bodies, and every file of the bodies where they are records officers.
+    Opening a record checks more (services.access_refusal)."""
+    from madoguchi.organisation.selectors import memberships_of, visible_units
+
+    from .models import Confidentiality
 
     if not getattr(user, "is_authenticated", False):
         return RecordFile.objects.none()
+    bodies = memberships_of(user).values("unit__body_id")
     return (
         RecordFile.objects.filter(
-            Q(unit__in=visible_units(user)) | Q(body__in=_records_bodies(user))
+            Q(unit__in=visible_units(user))
+            | Q(body__in=_records_bodies(user))
+            | Q(body__in=bodies, confidentiality=Confidentiality.PUBLIC)
         )
         .select_related("body", "unit")
         .order_by("-fiscal_year", "classification_major", "classification_middle", "title")

@@ -552,24 +552,42 @@ def has_special_data_permission(user, body) -> bool:
 
 
 def access_refusal(user, record: Record) -> RecordsError | None:
-    """Why the user may not open this record, or None. The rules (機密性):
-    - staff of the record's unit (or of a unit above it) may open its records, and so
-      may the body's records officers (they answer audits and disclosure requests);
-      nobody from another unit or another body (their pages do not even list it);
+    """Why the user may not open this record, or None. The rules (機密性), by the file's
+    confidentiality class, with the body's records officers always allowed (they answer
+    audits and disclosure requests):
+    - 公開 (public): any staff member of the body;
+    - 庁内限り (internal): staff of the record's unit or of a unit above it;
+    - 関係職員限り (confidential; applications and decisions): of those, the ones whose role
+      lets them see the unit's applications (case worker or approver reaching the unit);
+    - nobody from another body (their pages do not even list it);
     - records with special personal data (My Number, health, disability) need, in
       addition, an explicit permission (SpecialDataAuthorization) of that body.
     """
-    from madoguchi.organisation.selectors import visible_units
+    from madoguchi.organisation import roles
+    from madoguchi.organisation.selectors import has_permission, memberships_of, visible_units
 
     file = record.file
-    in_unit = visible_units(user).filter(pk=file.unit_id).exists()
     officer = is_records_officer(user, file.body)
-    if not (in_unit or officer):
-        return NotPermitted(
-            "この文書を見る権限がありません（担当の部署と文書管理担当だけが見られます）。",
-            "You may not open this record: only its unit and the records officers may.",
-            "not_your_unit",
-        )
+    if not officer:
+        if file.confidentiality == Confidentiality.PUBLIC:
+            allowed = memberships_of(user).filter(unit__body_id=file.body_id).exists()
+        else:
+            allowed = visible_units(user).filter(pk=file.unit_id).exists()
+        if not allowed:
+            return NotPermitted(
+                "この文書を見る権限がありません（担当の部署と文書管理担当だけが見られます）。",
+                "You may not open this record: only its unit and the records officers may.",
+                "not_your_unit",
+            )
+        if file.confidentiality == Confidentiality.CONFIDENTIAL and not has_permission(
+            user, roles.VIEW_APPLICATIONS, unit=file.unit
+        ):
+            return NotPermitted(
+                "この文書は関係職員限りです。担当職員または決裁者の役割が必要です。",
+                "This record is for the staff concerned: a case worker's or approver's role"
+                " in its unit is needed.",
+                "confidential",
+            )
     if record.special_personal_data and not has_special_data_permission(user, file.body):
         return NotPermitted(
             "この文書には要配慮個人情報・特定個人情報が含まれるため、閲覧の許可（要配慮個人情報の閲覧許可）が必要です。",
