@@ -145,7 +145,15 @@ def test_catalogue_in_english(sample):
 def test_procedure_page_and_its_start_in_english(hanako):
     client = english(login(hanako))
     response = client.get("/procedures/992011/dog-registration/")
-    assert_english(response, "Apply online", "Standard processing time", "3,000 yen", "Sign out")
+    assert_english(
+        response,
+        "Apply online",
+        "Standard processing time",
+        "3,000 yen",
+        "Sign out",
+        # The definition's own English (summary_en).
+        "If you start keeping a dog aged 91 days or more, register it within 30 days",
+    )
 
     response = client.get("/procedures/992011/dog-registration/start/")
     assert_english(
