@@ -70,7 +70,7 @@ def test_csv_export_for_the_accounting_system(day_of_payments, shimin_staff):
 
 
 def test_the_export_neutralises_formulas_and_refuses_bad_ranges(shimin_staff, sample):
-    from madoguchi.payments.staff_views import _cell
+    from madoguchi.core.csvsafe import safe_cell as _cell
 
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("-1") == "'-1"
     assert _cell("所得証明書") == "所得証明書"

@@ -2,18 +2,18 @@
 streamed row by row so that a unit's 100,000 applications never sit in memory.
 
 Cells that a spreadsheet would take for a formula (starting with = + - @, a tab or a
-carriage return) are prefixed with an apostrophe (CSV injection, OWASP). The export holds
+carriage return) are prefixed with an apostrophe by madoguchi.core.csvsafe (CSV injection). The export holds
 the queue's columns only: no resident's name, address or answers.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 
 from django.utils import timezone
 
+from madoguchi.core.csvsafe import SafeWriter
 from madoguchi.counter import deadlines
 from madoguchi.counter.models import Channel, State
 
@@ -33,16 +33,8 @@ HEADER = (
     "決定日時",
 )
 CHUNK = 2000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STATE_LABELS = {value: str(label) for value, label in State.choices}
 _CHANNEL_LABELS = {value: str(label) for value, label in Channel.choices}
-
-
-def neutralise(value: object) -> object:
-    """A text cell a spreadsheet would evaluate gets a leading apostrophe; numbers stay."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 class _Line:
@@ -114,7 +106,7 @@ def rows(unit, flt: QueueFilter, *, user, on: dt.date | None = None) -> Iterator
 
 def stream(unit, flt: QueueFilter, *, user, on: dt.date | None = None) -> Iterator[str]:
     """The CSV text, one line at a time, starting with the BOM and the header."""
-    writer = csv.writer(_Line(), lineterminator="\r\n")
-    yield "\ufeff" + writer.writerow(HEADER)
+    writer = SafeWriter(_Line(), lineterminator="\r\n")
+    yield "\ufeff" + writer.writeheader(HEADER)
     for row in rows(unit, flt, user=user, on=on):
-        yield writer.writerow([neutralise(value) for value in row])
+        yield writer.writerow(row)

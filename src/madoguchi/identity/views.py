@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import csv
 import io
-import json
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.catalogue.fieldtypes import prefecture_choices
 from madoguchi.catalogue.japanese import format_phone, wareki_year_label
+from madoguchi.core.csvsafe import SafeWriter
 
 from . import levels, oidc, personal_data, services
 from .forms import clean_profile
@@ -241,21 +240,6 @@ def my_data_json(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "はい" if value else "いいえ"
-    if isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    else:
-        text = str(value)
-    # A spreadsheet would run a value starting with these as a formula.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text
-
-
 @login_required
 def my_data_csv(request: HttpRequest, name: str) -> HttpResponse:
     source = personal_data.source(name)
@@ -263,10 +247,10 @@ def my_data_csv(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404
     buffer = io.StringIO()
     buffer.write("\ufeff")  # so that spreadsheet software reads it as UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow(source.columns)
+    writer = SafeWriter(buffer)
+    writer.writeheader(source.columns)
     for row in source.rows(request.user):
-        writer.writerow([_csv_cell(row.get(column)) for column in source.columns])
+        writer.writerow([row.get(column) for column in source.columns])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response

@@ -5,7 +5,6 @@ the accounting system (財務会計). Only the fees of the staff member's units 
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 from functools import wraps
 
@@ -18,6 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from madoguchi.core.csvsafe import SafeWriter
 from madoguchi.counter.services import CounterError
 from madoguchi.organisation.selectors import is_staff_member
 
@@ -79,11 +79,6 @@ class Echo:
         return value
 
 
-def _cell(value: str) -> str:
-    # A value a spreadsheet would read as a formula is prefixed with ' (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @staff_required
 def export(request: HttpRequest) -> HttpResponse:
     start = _date(request.GET.get("from"))
@@ -96,13 +91,13 @@ def export(request: HttpRequest) -> HttpResponse:
             ),
         )
         return redirect("payments_staff:home")
-    writer = csv.writer(Echo())
+    writer = SafeWriter(Echo())
 
     def rows():
         yield codecs.BOM_UTF8.decode()  # Excel and most 財務会計 imports expect the BOM
-        yield writer.writerow(selectors.EXPORT_HEADER)
+        yield writer.writeheader(selectors.EXPORT_HEADER)
         for row in selectors.export_rows(request.user, start, end):
-            yield writer.writerow([_cell(value) for value in row])
+            yield writer.writerow(row)
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="payments-{start}-{end}.csv"'

@@ -2,14 +2,15 @@
 
 The columns are those of a 行政文書ファイル管理簿 as municipalities publish it; none holds
 personal data. A value starting with = + - @ (or a tab or carriage return) is prefixed
-with ' so that a spreadsheet shows it instead of running it as a formula.
+with ' (madoguchi.core.csvsafe) so that a spreadsheet shows it instead of running it.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
+
+from madoguchi.core.csvsafe import SafeWriter
 
 from .models import RecordFile
 
@@ -29,13 +30,6 @@ HEADER = [
     "保存期間満了時の措置",
     "状態",
 ]
-
-
-def _safe(value) -> str:
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
 
 
 def _row(file: RecordFile) -> list[str]:
@@ -59,7 +53,7 @@ def _row(file: RecordFile) -> list[str]:
 
 def register_csv_rows(files: Iterable[RecordFile]) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
 
     def flush() -> bytes:
         value = buffer.getvalue().encode("utf-8")
@@ -67,9 +61,9 @@ def register_csv_rows(files: Iterable[RecordFile]) -> Iterator[bytes]:
         buffer.truncate(0)
         return value
 
-    writer.writerow(HEADER)
+    writer.writeheader(HEADER)
     yield b"\xef\xbb\xbf" + flush()
     iterator = files.iterator(chunk_size=2000) if hasattr(files, "iterator") else files
     for file in iterator:
-        writer.writerow([_safe(value) for value in _row(file)])
+        writer.writerow(_row(file))
         yield flush()
