@@ -792,7 +792,7 @@ def report(result: dict) -> str:
     if shown and shown["median_by_kind"]:
         lines += [
             "",
-            f"Median latency by request at {shown['rate']:g} applicants/s: "
+            f"Median latency by request at the rate of {shown['rate']:g} applicants/s: "
             + ", ".join(f"{what} {ms:.0f} ms" for what, ms in shown["median_by_kind"].items())
             + ".",
         ]
@@ -805,7 +805,7 @@ def report(result: dict) -> str:
         "",
         f"Database check after the run: {db['applicants_reached']} applicants reached the 受付 "
         f"page ({db['repeaters_reached']} of them submitted twice: "
-        f"{db['double_reached']} double clicks, {db['resend_reached']} resends); "
+        f"double click {db['double_reached']}, resend {db['resend_reached']}); "
         f"{db['submitted']} submitted applications of the procedure with "
         f"{db['distinct_receipt_numbers']} distinct 受付番号; applicants with more than one "
         f"application: {db['duplicates']} — "
@@ -840,14 +840,17 @@ def report(result: dict) -> str:
         "the rates above the one at which the step before completed applicants) until one "
         "is. Before each step the server is left to finish what a step before queued, and "
         f"PostgreSQL gets a `CHECKPOINT`. Warm-up: {result['warmup']} applicants, one a "
-        "second, not counted.",
+        "second, not counted (its last two submit twice, a double click and a resend, and "
+        "every one of them must reach 受付, or the run stops).",
         f"- Each applicant ({per_applicant:.0f} requests, redirects followed one by one and "
         "each timed): the log-in page and its form (CSRF token and cookie), the start page "
         "and its form, each of the five pages (GET, then POST of its form as a browser sends "
         "it, multipart on the photo page with a 300×400 JPEG drawn with Pillow), the check "
         "page and its form, the 受付 page. One in twenty POSTs the final form twice: at once "
         "(a double click; both answers must lead to the 受付 page) or abandoning the first "
-        f"after {result['resend_after']:g} s and sending it again (a resend).",
+        f"after {result['resend_after']:g} s and sending it again (a resend). Not part of "
+        "the walk: static files (a browser has them cached after the first page) and paying "
+        "the 入学検定料 after 受付.",
         "- A step is held when the p99 of all the requests of its applicants is at most "
         "1 s and none failed (any status other than the expected one, a connection error or "
         "a timeout of "
