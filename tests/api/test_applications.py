@@ -67,6 +67,26 @@ def test_create_and_submit_with_token_then_same_key_returns_same_application(
     assert len(mail.outbox) == 1
 
 
+def test_a_key_sent_again_after_the_deadline_gets_its_application(client, hanako_token):
+    """The key is looked up only when the INSERT meets it or the request is refused: a
+    client retrying after the procedure closed still gets the application it created."""
+    key = str(uuid.uuid4())
+    first = post_application(client, token=hanako_token, answers=DOG, key=key)
+    assert first.status_code == 201, first.content.decode()
+    now = timezone.now()
+    set_window(
+        "992011",
+        "dog-registration",
+        opens_at=now - dt.timedelta(days=30),
+        closes_at=now - dt.timedelta(minutes=1),
+    )
+    again = post_application(client, token=hanako_token, answers=DOG, key=key)
+    assert again.status_code == 200, again.content.decode()
+    assert again.json() == first.json()
+    assert_json_error(post_application(client, token=hanako_token, answers=DOG), 409, "closed")
+    assert Application.objects.count() == 1
+
+
 def test_another_user_reusing_a_key_is_refused(client, hanako_token, taro_token):
     key = str(uuid.uuid4())
     assert post_application(client, token=hanako_token, answers=DOG, key=key).status_code == 201
