@@ -13,27 +13,32 @@ database fails, 2 when the benchmark could not run (wrk missing, PostgreSQL down
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import datetime as dt
-import json
-import os
-import platform
-import re
-import secrets
-import shlex
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
+
+# Run as `python bench/run.py`, this folder comes first on sys.path, and bench/queue.py
+# would shadow the standard library's `queue` (which psycopg imports).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+import shlex  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
