@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EMBEDDED := DEBUG=1
 
-.PHONY: run-deps run test bench lint format lock messages check-catalogue clean system-deps
+.PHONY: run-deps run test bench lint format lock messages check-catalogue clean system-deps audit
 
 $(STAMP): pyproject.toml requirements/dev.lock | run-deps
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+## audit: bandit and ruff's security rules over src; every finding fixed or marked with its reason
+audit: $(STAMP)
+	$(BIN)/bandit -q -c pyproject.toml -r src
+	$(BIN)/ruff check --select S src
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

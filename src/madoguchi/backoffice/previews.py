@@ -37,7 +37,7 @@ def page_count(stored) -> int:
     with tempfile.TemporaryDirectory(prefix="madoguchi-pdf-") as directory:
         path = _local_copy(stored, directory)
         try:
-            result = subprocess.run(  # noqa: S603 - fixed tool, our own temporary file
+            result = subprocess.run(  # noqa: S603 - fixed tool, our own temporary file  # nosec B603
                 [tool, str(path)], capture_output=True, text=True, timeout=_TIMEOUT, check=False
             )
         except subprocess.TimeoutExpired:
@@ -68,7 +68,7 @@ def page_png(stored, page: int) -> bytes | None:
         path = _local_copy(stored, directory)
         target = Path(directory) / "page"
         try:
-            subprocess.run(  # noqa: S603 - fixed tool, our own temporary files
+            subprocess.run(  # noqa: S603 - fixed tool, our own temporary files  # nosec B603
                 [
                     tool,
                     "-png",

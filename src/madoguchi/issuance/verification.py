@@ -159,7 +159,7 @@ def _document_id(resolver) -> uuid.UUID | None:
     for key in ("/Keywords", "/madoguchidocumentid"):
         try:
             value = str(info[key])
-        except Exception:  # noqa: S112 - a missing or odd entry is simply not an ID
+        except Exception:  # noqa: S112 - a missing or odd entry is simply not an ID  # nosec B112
             continue
         match = _ID_PATTERN.search(value) or re.fullmatch(r"[0-9a-fA-F-]{36}", value)
         if match:

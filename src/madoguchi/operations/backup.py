@@ -123,7 +123,7 @@ def create_backup(directory: Path, *, keys: bool = False) -> BackupResult:
         dump = directory / "database.dump"
         args += ["--format=custom", "--file", str(dump), str(connection.settings_dict["NAME"])]
         # A fixed program (pg_dump, pg_restore) with arguments from settings, no shell.
-        done = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603
+        done = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603  # nosec B603
         if done.returncode != 0:
             raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
     elif connection.vendor == "sqlite":
@@ -251,7 +251,7 @@ def restore_backup(directory: Path, *, keys: bool = True) -> dict:
         ]
         connection.close()
         # A fixed program (pg_dump, pg_restore) with arguments from settings, no shell.
-        done = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603
+        done = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603  # nosec B603
         if done.returncode != 0:
             raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
     else:

@@ -7,10 +7,10 @@ which no real prefecture has, with valid check digits.
 from __future__ import annotations
 
 # Clearly a demo credential: the sample is only loaded into embedded (DEBUG) deployments.
-DEMO_PASSWORD = "madoguchi-demo-2026"  # noqa: S105 - a demo password, printed on purpose
+DEMO_PASSWORD = "madoguchi-demo-2026"  # noqa: S105 - a demo password, printed on purpose  # nosec B105
 # The sample staff's second factor (TOTP, RFC 6238), as demo as the password: staff must log
 # in with a code, which `madoguchi identity demo-totp EMAIL` prints.
-DEMO_TOTP_SECRET = "DEMOMADOGUCHISTAFFTOTPSECRETABCD"  # noqa: S105 - demo only, printed
+DEMO_TOTP_SECRET = "DEMOMADOGUCHISTAFFTOTPSECRETABCD"  # noqa: S105 - demo only, printed  # nosec B105
 
 BODIES = [
     {

@@ -32,7 +32,7 @@ ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
-    "reset_password": "20/m/ip,5/m/key",
+    "reset_password": "20/m/ip,5/m/key",  # a rate limit, not a password  # nosec B105
     "confirm_email": "1/3m/key",
     "reauthenticate": "10/m/user",
     # Successful log-ins per IP (allauth's default). Only a load test that sends every
