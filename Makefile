@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EMBEDDED := DEBUG=1
 
-.PHONY: run-deps run test bench lint format lock messages check-catalogue clean system-deps audit
+.PHONY: run-deps run test bench faults lint format lock messages check-catalogue clean system-deps audit
 
 $(STAMP): pyproject.toml requirements/dev.lock | run-deps
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -42,13 +42,17 @@ $(OIDC_PROVIDER): tests/identity/oidc_provider/package-lock.json
 	else echo "npm not found: the OpenID Connect tests will be skipped (install Node.js 20+ and npm)"; fi
 
 # Each benchmark is a script that writes its own section of docs/benchmarks.md.
-BENCH_SCRIPTS := bench/run.py bench/booking.py bench/documents.py bench/ledger.py bench/queue.py bench/spike.py
+BENCH_SCRIPTS := bench/run.py bench/booking.py bench/documents.py bench/ledger.py bench/queue.py bench/spike.py bench/memory.py
 
 ## bench: every benchmark against PostgreSQL; writes docs/benchmarks.md (exit 1 if a target is missed)
 bench: $(STAMP)
 	@status=0; for script in $(BENCH_SCRIPTS); do \
 	  echo "== $$script"; $(BIN)/python $$script || status=$$?; \
 	done; exit $$status
+
+## faults: kill -9 a web server, restart PostgreSQL, kill the worker mid-signing, refuse mail; checks after each (docs/benchmarks.md)
+faults: $(STAMP)
+	$(BIN)/python bench/faults.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
