@@ -139,6 +139,9 @@ def test_home_in_english(sample):
 def test_catalogue_in_english(sample):
     response = english(Client()).get("/procedures/")
     assert_english(response, "Keywords", "Search", "Find by life event", "Pets")
+    # The procedures, their municipality and unit by their English names.
+    assert "Dog registration" in page_text(response)
+    assert "Aoba City Living Environment Division" in page_text(response)
 
 
 @pytest.mark.usefixtures("compiled_catalogue")
