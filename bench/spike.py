@@ -88,6 +88,8 @@ REPEAT_EVERY = 20
 # from 127.0.0.1, so the benchmark's server (only it) allows far more. The check itself
 # still runs on each log-in, so its cost is measured.
 LOGIN_RATE_LIMIT = "1000000/m/ip"
+# Before a step, at most this long for the server to finish what the step before queued.
+IDLE_MAX_WAIT = 120.0
 
 
 # --- the logic (tests/bench/test_spike.py) -------------------------------------------------
@@ -773,8 +775,8 @@ def report(result: dict) -> str:
         "",
         "| arrival rate (applicants/s) | applicants | reached 受付 | requests | errors | "
         "p50 / p90 / **p99** / max (ms) | held | CPU per applicant: server / PostgreSQL / "
-        "load generator | machine busy / other processes |",
-        "|---:|---:|---:|---:|---:|---|:-:|---|---|",
+        "load generator | machine busy / other processes | waited for an idle server |",
+        "|---:|---:|---:|---:|---:|---|:-:|---|---|---:|",
     ]
     for s in steps:
         cpu = s["cpu"]
@@ -786,7 +788,8 @@ def report(result: dict) -> str:
             f"{_ms(s['max_ms'])} | {'yes' if step_held(s['p99_ms'], s['errors']) else 'no'} | "
             f"{cpu['server'] * 1000 / n:.0f} / {cpu['postgres'] * 1000 / n:.0f} / "
             f"{cpu['client'] * 1000 / n:.0f} ms | "
-            f"{cpu['busy_share']:.0%} / {cpu['other_share']:.0%} |"
+            f"{cpu['busy_share']:.0%} / {cpu['other_share']:.0%} | "
+            f"{s['idle_wait_s']:.0f} s{'' if s['idle_wait_s'] < IDLE_MAX_WAIT - 1 else ' (not idle)'} |"
         )
     shown = next((s for s in steps if s["rate"] == best), steps[0] if steps else None)
     if shown and shown["median_by_kind"]:
@@ -1152,7 +1155,7 @@ def _measure(args, pg, server, base_url, env, payload_file, token, planned) -> d
         first += count
         everyone += applicants
         # Requests of a step not held may still queue in the server: it starts idle.
-        idle = wait_server_idle(server.process.pid, 120)
+        idle = wait_server_idle(server.process.pid, IDLE_MAX_WAIT)
         pg.checkpoint()
         _bench.wait_for_quiet(args.quiet_threshold, args.max_wait)
         step(f"{rate:g} applicants/s for {args.step_seconds:g} s ({count} applicants)")
@@ -1183,7 +1186,7 @@ def _measure(args, pg, server, base_url, env, payload_file, token, planned) -> d
             f"{_ms(summary['p50_ms'])} ms, p99 {_ms(summary['p99_ms'])} ms"
             + (f"; first failure: {summary['first_failure'][:300]}" if summary["errors"] else "")
         )
-    wait_server_idle(server.process.pid, 120)
+    wait_server_idle(server.process.pid, IDLE_MAX_WAIT)
 
     # Requests of one applicant who went through once (every one makes the same).
     plain = [a for a in everyone if a.reached and not a.repeat]
