@@ -434,10 +434,17 @@ for r in records:
         problems.append(f"{r['receipt_number']}: another application or number ({a.receipt_number})")
     if a.state == "draft" or a.submitted_at is None:
         problems.append(f"{r['receipt_number']}: not submitted ({a.state})")
+    def phone(value):
+        # Stored in E.164 (+81…), as the form normalises it; sent as 03-1234-5678.
+        digits = "".join(c for c in str(value) if c.isdigit())
+        return "81" + digits[1:] if digits.startswith("0") else digits
     for name, value in r["answers"].items():
         if name == "evidence_files":
             continue
-        if a.answers.get(name) != value:
+        stored = a.answers.get(name)
+        if name == "contact_phone" and phone(stored) == phone(value):
+            continue
+        if stored != value:
             problems.append(f"{r['receipt_number']}: answer {name} differs")
     links = list(ApplicationFile.objects.filter(application=a).select_related("stored_file"))
     if [str(link.stored_file_id) for link in links] != [r["file_id"]]:

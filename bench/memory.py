@@ -163,29 +163,47 @@ def seed_unit(rows_from: int, rows_to: int, batch: int) -> None:
         f"JOIN (VALUES {pick}) AS pr(k, procedure_id, version_id, unit_id, body_id) "
         f"ON pr.k = g.i % {len(procedures)}"
     )
+    from django.db import InterfaceError, OperationalError
+
+    for low in range(rows_from, rows_to + 1, batch):
+        high = min(low + batch - 1, rows_to)
+        for attempt in range(5):
+            # A batch is one statement (autocommit): lost with its connection when
+            # PostgreSQL restarts (another benchmark's fault), it is simply run again.
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET synchronous_commit TO off")
+                    cursor.execute(sql.replace("__LOW__", str(low)).replace("__HIGH__", str(high)))
+                break
+            except (OperationalError, InterfaceError) as exc:
+                say(f"    batch {low:,}: {type(exc).__name__}; again (attempt {attempt + 2})")
+                connection.close()
+                time.sleep(3)
+        else:
+            raise BenchError(f"the batch from {low:,} failed five times")
+        say(f"    {high:,} applications")
     with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
-        for low in range(rows_from, rows_to + 1, batch):
-            high = min(low + batch - 1, rows_to)
-            cursor.execute(sql.replace("__LOW__", str(low)).replace("__HIGH__", str(high)))
-            say(f"    {high:,} applications")
-        cursor.execute("RESET synchronous_commit")
         cursor.execute("VACUUM ANALYZE counter_application")
 
 
 def measure(env: dict) -> dict:
     code = MEASURE % {"body": UNIT[0], "unit": UNIT[1], "staff": STAFF}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"the export failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    for _attempt in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        if done.returncode == 0:
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        if "OperationalError" not in done.stderr:
+            break
+        say("    the database connection was lost (a restart?); measuring again")
+        time.sleep(3)
+    raise BenchError(f"the export failed:\n{done.stderr[-3000:]}")
 
 
 def markdown(results: list[dict], ratios: dict, setup: dict) -> str:
