@@ -328,6 +328,12 @@ def measure_end_to_end(args, pg, env, tmpdir: Path) -> dict:
         appended, cpu = count("ledger_entry") - before_entries, sequencer.cpu_seconds() - before_cpu
     finally:
         sequencer.stop()
+    # Said at once: a later step that fails must not take this result with it.
+    say(
+        f"    end to end: {written:,} events written in {writing_s:.1f} s, {appended:,} in the "
+        f"log after {total_s:.1f} s: {appended / total_s:,.0f} appends/s; sequencer CPU "
+        f"{cpu * 1e6 / max(appended, 1):.0f} µs per append"
+    )
     return {
         "written": written,
         "writing_s": writing_s,
@@ -431,6 +437,11 @@ def measure_appends(args, pg, env, tmpdir: Path) -> dict:
                     f"the sequencer stopped:\n{(tmpdir / 'sequencer.log').read_text()[-2000:]}"
                 )
         drained = time.monotonic() - window_start
+        say(
+            f"    backlog: {during_entries - before_entries:,} appended in the writers' {window:.1f} s "
+            f"window ({(during_entries - before_entries) / window:,.0f}/s); alone "
+            f"{(alone_after[0] - alone_before[0]) / (alone_after[3] - alone_before[3]):,.0f}/s"
+        )
         total_entries = entries()
     finally:
         sequencer.stop()
