@@ -217,7 +217,8 @@ def markdown(results: list[dict], ratios: dict, setup: dict) -> str:
     now = dt.datetime.now(dt.UTC)
     lines = [
         START_MARK,
-        "## Memory of the CSV exports at 100,000 and 1,000,000 rows (`make bench`, bench/memory.py)",
+        f"## Memory of the queue's CSV export at {results[0]['seeded']:,} and "
+        f"{results[1]['seeded']:,} rows (`make bench`, bench/memory.py)",
         "",
         f"Run {now:%Y-%m-%d %H:%M} UTC on {info['cpu_model']}, {info['cores']} cores, "
         f"{info['ram']} RAM ({info['os']}); PostgreSQL {setup['postgres']}; revision "
