@@ -139,8 +139,17 @@ def test_the_exam_admission_ticket_carries_the_photo(hanako, django_capture_on_c
         opens_at=timezone.now() - dt.timedelta(days=1),
         closes_at=timezone.now() + dt.timedelta(days=1),
     )
+    from madoguchi.identity.models import User
+    from madoguchi.payments import services as payments
+
     application = approve(
         submitted("990001", "highschool-web-application", highschool_answers(hanako), hanako)
+    )
+    # The 入学考査料 is due before the 受検票 is issued: paid at the counter here.
+    payments.record_counter_payment(
+        application=application,
+        staff=User.objects.get(email="koko.tanto@sakura.example.jp"),
+        amount=application.fee_amount,
     )
     document = _issue(application, django_capture_on_commit_callbacks)
     data = document.pdf.open("rb").read()
