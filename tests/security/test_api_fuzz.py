@@ -1,0 +1,53 @@
+"""schemathesis against /api/openapi.json, in-process through the WSGI application, with a
+resident's bearer token: no 5xx for any generated request.
+
+Not yet asserted: conformance of every response to the documented schema. The first run
+(2026-12-02) found the operations' error responses (401, 403, 404, 409, 422) undocumented,
+the 422 of POST /applications/{id}/signature documented with the success schema although
+validation errors answer with the error schema, and GET /postal-codes/{code} not
+documenting the 7-digit pattern it enforces. Once those are documented, replace
+`case.call` below with `case.call_and_validate`."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+pytestmark = pytest.mark.django_db
+
+
+def _schema():
+    """The document /api/openapi.json serves (built without a request, so at import time
+    without the database), called in-process through the WSGI application."""
+    from madoguchi.api import api
+    from madoguchi.wsgi import application
+
+    loaded = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/"))
+    loaded.app = application
+    return loaded
+
+
+schema = _schema()
+
+
+@pytest.fixture
+def bearer(taro) -> dict[str, str]:
+    from madoguchi.identity.models import ApiToken
+
+    _token, raw = ApiToken.issue(user=taro, name="fuzz")
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@schema.parametrize()
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_no_request_makes_the_api_fail(case, bearer):
+    response = case.call(headers=bearer)
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:500]}"
+    )
