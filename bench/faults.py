@@ -1053,7 +1053,7 @@ def parse_args(argv):
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between submissions")
     parser.add_argument("--steady", type=float, default=10, help="seconds of load around a fault")
     parser.add_argument("--smtp-down", type=float, default=60)
-    parser.add_argument("--drain", type=float, default=240, help="longest wait for the backlog")
+    parser.add_argument("--drain", type=float, default=600, help="longest wait for the backlog")
     parser.add_argument("--skip-postgres-restart", action="store_true")
     parser.add_argument("--no-docs", action="store_true")
     return parser.parse_args(argv)
