@@ -31,6 +31,20 @@ def _schema():
 schema = _schema()
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Django's test client does this too: the request signals would close the test's
+    transaction-wrapped connection (on PostgreSQL) after each in-process request."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def bearer(taro) -> dict[str, str]:
     from madoguchi.identity.models import ApiToken
