@@ -4,6 +4,7 @@ URL configuration: a URL added without a case here makes these tests fail."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 
 import pytest
@@ -234,6 +235,11 @@ def test_staff_of_other_units_get_not_found(
 def test_the_right_staff_get_access(name, world, prefecture_staff):
     _extra, get_status, post_status = CASES[name]
     client = login(prefecture_staff)
+    # Just logged in with the second factor, as allauth records it (My Number asks for it).
+    session = client.session
+    session["account_authentication_methods"] = [{"method": "mfa", "at": time.time()}]
+    session["account_authentication_methods_user"] = session["_auth_user_id"]
+    session.save()
     url = _url(name, world["parking"], world["parking_file"])
     assert _expect(client.get(url).status_code, get_status), name
     assert _expect(_status(client, "post", name, url), post_status), name
