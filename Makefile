@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EMBEDDED := DEBUG=1
 
-.PHONY: run-deps run test bench faults lint format lock messages check-catalogue clean system-deps audit
+.PHONY: run-deps run test test-prepare bench faults lint format lock messages check-catalogue clean system-deps audit
 
 $(STAMP): pyproject.toml requirements/dev.lock | run-deps
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,11 @@ run: $(STAMP) $(CATALOGUE).mo
 OIDC_PROVIDER := tests/identity/oidc_provider/node_modules/.package-lock.json
 
 ## test: the whole suite (SQLite unless DATABASE_URL names another database)
-test: system-deps $(STAMP) $(CATALOGUE).mo $(OIDC_PROVIDER)
-	$(BIN)/pytest
+test: test-prepare
+	$(BIN)/pytest --durations=15
+
+# What the suite needs; CI prepares it once, then runs the two databases' suites at once.
+test-prepare: system-deps $(STAMP) $(CATALOGUE).mo $(OIDC_PROVIDER)
 
 $(OIDC_PROVIDER): tests/identity/oidc_provider/package-lock.json
 	@if command -v npm >/dev/null; then \
