@@ -115,9 +115,14 @@ def export_ledger(
     directory: Path, *, names: list[str] | None = None, content: bool = False
 ) -> ExportResult:
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ExportError(f"{directory} is a file: export into a new directory")
     if directory.exists() and any(directory.iterdir()):
         raise ExportError(f"{directory} is not empty: export into a new directory")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create {directory}: {exc.strerror}") from exc
     logs = []
     for log in selectors.logs():
         if names and _name(log) not in names:

@@ -134,7 +134,11 @@ class Levels:
 
 def read_public_keys(path: Path) -> list[note.Verifier]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExportUnreadable(
+            f"{path} is not a public key file (not UTF-8 text: {exc.reason} at byte {exc.start})"
+        ) from exc
     except OSError as exc:
         raise ExportUnreadable(f"cannot read the public key file {path}: {exc}") from exc
     keys = []
@@ -154,7 +158,7 @@ def read_public_keys(path: Path) -> list[note.Verifier]:
 def _read_manifest(directory: Path) -> dict:
     path = directory / "manifest.json"
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ExportUnreadable(f"cannot read {path}: {exc}") from exc
     if manifest.get("format") != FORMAT:
@@ -403,8 +407,9 @@ def verify_export(
     return [verify_log(directory, entry, keys, content=content) for entry in logs]
 
 
-def main(argv: list[str] | None = None, out=None) -> int:
+def main(argv: list[str] | None = None, out=None, err=None) -> int:
     out = out or sys.stdout
+    err = err or out
     parser = argparse.ArgumentParser(
         prog="verifier.py", description="Verify a madoguchi ledger export offline."
     )
@@ -425,7 +430,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
         keys = read_public_keys(args.public_key)
         reports = verify_export(args.directory, keys, content=args.content)
     except ExportUnreadable as exc:
-        print(f"error: {exc}", file=out)
+        print(f"error: {exc}", file=err)
         return 2
     failed = False
     for report in reports:

@@ -111,9 +111,14 @@ class BackupResult:
 def create_backup(directory: Path, *, keys: bool = False) -> BackupResult:
     """Writes a backup into `directory` (created; it must not exist or be empty)."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise BackupError(f"{directory} is a file, not a directory")
     if directory.exists() and any(directory.iterdir()):
         raise BackupError(f"{directory} is not empty")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot create {directory}: {exc.strerror}") from exc
     data_dir = _data_dir()
     parts: dict[str, str] = {}
 
@@ -198,10 +203,21 @@ def read_manifest(directory: Path) -> dict:
     path = directory / "manifest.json"
     if not path.exists():
         raise BackupError(f"{path} not found: not a backup directory")
-    manifest = json.loads(path.read_text())
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"backup format {manifest.get('format')!r} is not {FORMAT}")
-    for name, digest in manifest["parts"].items():
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError both
+        raise BackupError(f"{path} is not a backup manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise BackupError(f"{path}: backup format {found!r} is not {FORMAT}")
+    parts = manifest.get("parts")
+    if not isinstance(parts, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) and name == Path(name).name
+        for name, digest in parts.items()
+    ):
+        # A part named "../x" or "/etc/x" would be read from outside the backup.
+        raise BackupError(f"{path}: 'parts' must map file names of this folder to SHA-256s")
+    for name, digest in parts.items():
         if not (directory / name).exists():
             raise BackupError(f"{name} is missing from the backup")
         if _sha256(directory / name) != digest:

@@ -28,6 +28,8 @@ class Command(BaseCommand):
         elif action == "issue":
             from madoguchi.issuance.services import issue_pending
 
+            if options["limit"] < 1:
+                raise CommandError(f"--limit must be at least 1, not {options['limit']}")
             results = issue_pending(limit=options["limit"])
             self.stdout.write(
                 " ".join(f"{key}={value}" for key, value in sorted(results.items()))
@@ -70,4 +72,4 @@ class Command(BaseCommand):
                 )
             self.stdout.write(f"sha256: {result.sha256}")
         if not result.ok:
-            raise CommandError(f"not valid: {result.verdict}", returncode=1)
+            raise CommandError(f"{path}: not valid: {result.verdict}", returncode=1)

@@ -60,9 +60,11 @@ class Command(BaseCommand):
         from madoguchi.ledger.keys import LedgerKeyError, LedgerKeyMissing
         from madoguchi.ledger.sequencer import sequence_pending
 
-        batch = options["batch_size"] or settings.MADOGUCHI_LEDGER_BATCH_SIZE
+        batch = options["batch_size"]
+        if batch is None:
+            batch = settings.MADOGUCHI_LEDGER_BATCH_SIZE
         if batch < 1:
-            raise CommandError("--batch-size must be at least 1")
+            raise CommandError(f"--batch-size must be at least 1, not {batch}")
         interval = options["interval"]
         if interval is not None and interval <= 0:
             raise CommandError("--interval must be a positive number of seconds")
@@ -122,7 +124,7 @@ class Command(BaseCommand):
         argv = [str(options["directory"]), "--public-key", str(options["public_key"])]
         if options["content"]:
             argv.append("--content")
-        status = main(argv, out=self.stdout)
+        status = main(argv, out=self.stdout, err=self.stderr)
         if status:
             sys.exit(status)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
@@ -64,9 +65,12 @@ class Command(BaseCommand):
         from madoguchi.records.models import DispositionProposal
         from madoguchi.records.services import RecordsError, execute_disposition
 
-        proposal = DispositionProposal.objects.filter(pk=options["proposal"]).first()
+        try:
+            proposal = DispositionProposal.objects.filter(pk=options["proposal"]).first()
+        except ValidationError:  # not a UUID: there is no such proposal either
+            proposal = None
         if proposal is None:
-            raise CommandError(f"no proposal {options['proposal']}")
+            raise CommandError(f"no proposal {options['proposal']} / 廃棄案がありません")
         try:
             execute_disposition(proposal=proposal)
         except RecordsError as exc:
@@ -90,6 +94,11 @@ class Command(BaseCommand):
                     line.decode("utf-8-sig") if line.startswith(b"\xef\xbb\xbf") else line.decode()
                 )
             return
-        with open(options["output"], "wb") as handle:
-            for line in lines:
-                handle.write(line)
+        try:
+            with open(options["output"], "wb") as handle:
+                for line in lines:
+                    handle.write(line)
+        except OSError as exc:
+            raise CommandError(
+                f"cannot write {options['output']}: {exc.strerror} / 書き込めません"
+            ) from exc
