@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from madoguchi.appointments.api import router as appointments_router
@@ -18,7 +20,77 @@ from madoguchi.ledger.api import router as ledger_router
 from madoguchi.payments.api import router as payments_router
 from madoguchi.records.api import router as records_router
 
-api = NinjaAPI(
+
+class ErrorItemOut(Schema):
+    path: str
+    message: str
+    message_en: str
+    code: str
+
+
+class ErrorOut(Schema):
+    """Every 4xx answer of the API, whatever raised it (the handlers below)."""
+
+    detail: str
+    code: str
+    errors: list[ErrorItemOut]
+
+
+ERROR_STATUSES = {
+    "400": "The request cannot be read",
+    "401": "Authentication required",
+    "403": "Not allowed for this user",
+    "404": "Not found, or not this user's",
+    "409": "Not possible in the object's present state",
+    "422": "Invalid input; `errors` names each field",
+    "429": "Too many requests",
+}
+# Documented with the form they take, though the server also accepts full-width digits,
+# 〒 and other dashes (catalogue.japanese.normalize_postal_code).
+PARAMETER_PATTERNS = {("/postal-codes/{code}", "code"): r"^[0-9]{3}-?[0-9]{4}$"}
+
+
+def document_errors(schema: dict[str, Any], path_prefix: str) -> dict[str, Any]:
+    """Add the error answers to every operation of the OpenAPI document, so that clients
+    (and schemathesis) can check them: ninja documents only the success answers."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    generated = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(generated.pop("$defs", {}))
+    schemas["ErrorOut"] = generated
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_STATUSES.items():
+                documented = responses.get(status)
+                if documented is None:
+                    responses[status] = {
+                        "description": description,
+                        "content": {"application/json": {"schema": error}},
+                    }
+                    continue
+                # An answer documented with its own body (422 of a signature check) may
+                # still be a validation error of the request.
+                content = documented.setdefault("content", {}).setdefault("application/json", {})
+                own = content.get("schema")
+                content["schema"] = {"anyOf": [own, error]} if own else error
+            for parameter in operation.get("parameters", []):
+                local = path.removeprefix(path_prefix.rstrip("/"))
+                pattern = PARAMETER_PATTERNS.get((local, parameter.get("name")))
+                if pattern:
+                    parameter.setdefault("schema", {})["pattern"] = pattern
+    return schema
+
+
+class MadoguchiAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_errors(schema, path_prefix)
+
+
+api = MadoguchiAPI(
     title="madoguchi API",
     version="1",
     description="Procedures, applications and their status. Errors are JSON: "

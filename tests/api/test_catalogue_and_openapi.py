@@ -129,3 +129,48 @@ def test_responses_match_the_openapi_schemas(client, openapi, hanako_token):
 
     postal = client.get("/api/postal-codes/1000001")
     response_validator(openapi, "/api/postal-codes/{code}", "get", 200).validate(postal.json())
+
+
+def test_error_answers_are_documented_and_match(client, openapi, hanako_token):
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            for status in ("401", "403", "404", "409", "422"):
+                assert status in operation["responses"], (method, path, status)
+
+    missing = client.get(
+        "/api/applications/00000000-0000-0000-0000-000000000000", headers=bearer(hanako_token)
+    )
+    assert missing.status_code == 404
+    validator = response_validator(openapi, "/api/applications/{application_id}", "get", 404)
+    validator.validate(missing.json())
+    assert list(validator.iter_errors({"detail": "x"}))  # code and errors are required
+
+    invalid = client.get("/api/postal-codes/12")
+    assert invalid.status_code == 422
+    response_validator(openapi, "/api/postal-codes/{code}", "get", 422).validate(invalid.json())
+    code = openapi["paths"]["/api/postal-codes/{code}"]["get"]["parameters"][0]
+    assert code["schema"]["pattern"] == r"^[0-9]{3}-?[0-9]{4}$"
+
+
+def test_every_schema_name_is_used_once():
+    """ninja names a component after its class: two `FileOut`s made /api/files document
+    the records file's schema."""
+    import importlib
+    import pkgutil
+
+    from ninja import Schema
+
+    import madoguchi
+
+    owners: dict[str, set[str]] = {}
+    for module in pkgutil.iter_modules(madoguchi.__path__):
+        try:
+            api_module = importlib.import_module(f"madoguchi.{module.name}.api")
+        except ModuleNotFoundError:
+            continue
+        for name, value in vars(api_module).items():
+            defined_here = getattr(value, "__module__", None) == api_module.__name__
+            if defined_here and isinstance(value, type) and issubclass(value, Schema):
+                owners.setdefault(name, set()).add(api_module.__name__)
+    assert owners, "no schema found"
+    assert {name: mods for name, mods in owners.items() if len(mods) > 1} == {}

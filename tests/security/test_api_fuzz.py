@@ -1,17 +1,17 @@
 """schemathesis against /api/openapi.json, in-process through the WSGI application, with a
-resident's bearer token: no 5xx for any generated request.
+resident's bearer token: no 5xx for any generated request, and every response as the
+document says (status code, content type, headers and body schema: schemathesis's checks).
 
-Not yet asserted: conformance of every response to the documented schema. The first run
-(2026-12-02) found the operations' error responses (401, 403, 404, 409, 422) undocumented,
-the 422 of POST /applications/{id}/signature documented with the success schema although
-validation errors answer with the error schema, and GET /postal-codes/{code} not
-documenting the 7-digit pattern it enforces. Once those are documented, replace
-`case.call` below with `case.call_and_validate`."""
+Its first run found the error answers undocumented (madoguchi.api.document_errors adds
+them now), the 422 of the signature upload documented with the success schema only, the
+postal code's pattern undocumented, and two schemas named `FileOut`, so that /api/files
+documented the records file's body."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
+import schemathesis.checks
 from hypothesis import HealthCheck, settings
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,12 @@ def bearer(taro) -> dict[str, str]:
     derandomize=True,
 )
 def test_no_request_makes_the_api_fail(case, bearer):
-    response = case.call(headers=bearer)
+    excluded = []
+    if "multipart/form-data" in (case.media_type or ""):
+        # An upload's rules (its content must be the image or PDF it claims, etc.) cannot be
+        # said in OpenAPI: random bytes are rightly refused with 422, checked by the rest.
+        excluded.append(schemathesis.checks.positive_data_acceptance)
+    response = case.call_and_validate(headers=bearer, excluded_checks=excluded)
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:500]}"
     )

@@ -50,7 +50,7 @@ class ApplicationOut(Schema):
     history: list[HistoryItem]
 
 
-class FileOut(Schema):
+class UploadedFileOut(Schema):
     id: uuid.UUID
     name: str
     size: int
@@ -171,7 +171,7 @@ def get_application(request: HttpRequest, application_id: uuid.UUID):
 
 @router.post(
     "/files",
-    response={201: FileOut},
+    response={201: UploadedFileOut},
     auth=API_AUTH,
     summary="Upload an attachment, to name in an application's answers",
 )

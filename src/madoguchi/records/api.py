@@ -21,7 +21,7 @@ from .models import DispositionProposal
 router = Router(tags=["records"])
 
 
-class FileOut(Schema):
+class RecordFileOut(Schema):
     id: uuid.UUID
     body: str
     unit: str
@@ -119,13 +119,13 @@ def _params(query: RegisterQuery) -> dict:
     return {"q": query.q, "year": str(query.year) if query.year else ""}
 
 
-@router.get("/records/files", response=list[FileOut], auth=API_AUTH)
+@router.get("/records/files", response=list[RecordFileOut], auth=API_AUTH)
 def list_files(request: HttpRequest, query: Query[RegisterQuery]):
     files = selectors.search(selectors.files_for_staff(_staff(request)), _params(query))
     return [_out(file) for file in files[:500]]
 
 
-@router.get("/records/files/{file_id}", response=FileOut, auth=API_AUTH)
+@router.get("/records/files/{file_id}", response=RecordFileOut, auth=API_AUTH)
 def get_file(request: HttpRequest, file_id: uuid.UUID):
     file = selectors.file_for_staff(_staff(request), file_id)
     if file is None:
@@ -133,7 +133,7 @@ def get_file(request: HttpRequest, file_id: uuid.UUID):
     return _out(file)
 
 
-@router.post("/records/files/{file_id}/holds", response={201: FileOut}, auth=API_AUTH)
+@router.post("/records/files/{file_id}/holds", response={201: RecordFileOut}, auth=API_AUTH)
 def place_hold(request: HttpRequest, file_id: uuid.UUID, payload: HoldIn):
     file = selectors.file_for_staff(_staff(request), file_id)
     if file is None:
@@ -174,7 +174,7 @@ def execute(request: HttpRequest, proposal_id: uuid.UUID):
     return _proposal_out(proposal)
 
 
-@router.get("/records/public/{body}", response=list[FileOut], auth=None)
+@router.get("/records/public/{body}", response=list[RecordFileOut], auth=None)
 def public_register(request: HttpRequest, body: str, query: Query[RegisterQuery]):
     found = body_by_code(body)
     if found is None:
