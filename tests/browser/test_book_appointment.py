@@ -42,10 +42,11 @@ def test_book_with_the_keyboard_and_no_axe_violations(
     page.goto(f"{live_server.url}/account/appointments/new/?counter={counter.pk}")
     axe.check(page)
     days = page.get_by_role("list", name="日にちを選ぶ")
-    first_day = days.get_by_role("link").first
-    label = first_day.inner_text()
+    # The second day listed: the first may be today, with few times left late in the day.
+    whole_day = days.get_by_role("link").nth(1)
+    label = whole_day.inner_text()
     assert "空き" in label
-    first_day.focus()
+    whole_day.focus()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*day=\d{4}-\d{2}-\d{2}.*"))
     axe.check(page)
