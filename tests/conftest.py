@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -13,6 +15,33 @@ from madoguchi.sample import data as sample_data
 PASSWORD = sample_data.DEMO_PASSWORD
 
 pytest_plugins = ["tests.browser_fixtures"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _check_the_sample_definitions_once():
+    """The `sample` fixture loads the same seven definitions for about a thousand tests;
+    checking their YAML against the JSON Schema, a pure function of the text, was half of
+    it. Only the sample catalogue's files are remembered: every other text a test checks
+    (edited copies, generated ones) is checked for real each time."""
+    from madoguchi.catalogue import validation
+    from madoguchi.sample.services import CATALOGUE_DIR
+
+    sample_dir = str(Path(CATALOGUE_DIR).resolve())
+    original = validation.check_text
+    checked: dict[tuple[str, str], tuple] = {}
+
+    def check_text(text: str, file: str):
+        if not str(Path(file).resolve()).startswith(sample_dir):
+            return original(text, file)
+        key = (text, file)
+        if key not in checked:
+            checked[key] = original(text, file)
+        data, problems = checked[key]
+        return copy.deepcopy(data), list(problems)
+
+    validation.check_text = check_text
+    yield
+    validation.check_text = original
 
 
 @pytest.fixture
