@@ -91,7 +91,7 @@ messages: $(STAMP)
 # gettext (`make messages`; a test checks the English catalogue has every message of the code).
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 \
 	fonts-morisawa-bizud-gothic fonts-ipamj-mincho
-TEST_PACKAGES := $(RUN_PACKAGES) chromium wrk poppler-utils softhsm2 haproxy nodejs npm \
+TEST_PACKAGES := $(RUN_PACKAGES) chromium wrk poppler-utils zbar-tools softhsm2 haproxy nodejs npm \
 	libnss3-tools gettext
 
 ## system-deps: install the Debian packages that are missing (root or sudo; quick when none is)

@@ -172,3 +172,45 @@ def test_every_template_renders(template, hanako, django_capture_on_commit_callb
     assert document.number in text
     assert "見本" in text  # the demo key's documents say so on their face
     assert str(document.pk) in text
+
+
+def test_the_printed_qr_code_reads_as_the_verification_url(permit, tmp_path):
+    """Scanned as a phone would scan the paper: the first page rasterised at 150 dpi (a
+    modest scanner), then decoded by zbar, gives the public verification URL with the
+    document's ID, and opening that URL shows this document."""
+    source = tmp_path / "permit.pdf"
+    source.write_bytes(permit.pdf.open("rb").read())
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-gray",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            str(source),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (image,) = tmp_path.glob("page*.png")
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(image)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert decoded.returncode == 0, f"no QR code found on the page: {decoded.stderr}"
+    # The permit has two: on the card to cut out and in the sheet's verification block.
+    codes = decoded.stdout.splitlines()
+    assert len(codes) == 2
+    assert set(codes) == {rendering.verification_url(permit.pk)}
+    path = "/" + codes[0].split("/", 3)[3]
+    from django.test import Client
+
+    page = Client().get(path)
+    assert page.status_code == 200 and permit.number in page.content.decode()
