@@ -14,8 +14,10 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from django.db import connections
 
 from madoguchi import cli
 from madoguchi.appointments.models import Counter
@@ -133,9 +135,16 @@ CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
-    """Run `madoguchi ARGV` in this process as a terminal would, with its exit status."""
+    """Run `madoguchi ARGV` in this process as a terminal would, with its exit status.
+
+    A command closes the database connections when it ends; here that would close the
+    test's own (transaction-wrapped, on PostgreSQL) connection, so that closing is skipped."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        mock.patch.object(connections, "close_all"),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         try:
             cli.main(argv)
         except SystemExit as exc:
