@@ -33,21 +33,37 @@ def test_opening_an_application_and_its_file_is_logged(hanako, kankyo_staff):
         str(application.pk),
     )
     assert log.purpose == "review"
-    # An attachment (the parking permit's, opened by its unit's staff) and its pages.
+    # An attachment (the parking permit's, opened by its unit's staff) and its pages. The
+    # permit's evidence is special personal data: opened with a purpose, which is logged.
     resident = login(hanako)
     parking = fill_parking(resident, [upload("手帳.pdf", pdf())])
     submit(resident, parking)
     staff = login(User.objects.get(email="fukushi.tanto@sakura.example.jp"))
     file_id = Application.objects.get(pk=parking).answers["evidence_files"][0]["id"]
-    response = staff.get(reverse("backoffice:file", args=[parking, file_id]))
+    url = reverse("backoffice:file", args=[parking, file_id])
+    assert staff.get(url).status_code == 422
+    # Like a My Number: the second factor again when it was used long ago.
+    assert staff.get(url, {"purpose": "review"})["Location"].startswith(
+        reverse("identity:reauthenticate")
+    )
+    page_url = reverse("backoffice:file_preview", args=[parking, file_id, 1])
+    assert staff.get(page_url, {"purpose": "review"}).status_code == 403
+    assert not AccessLog.objects.filter(what="attachment", object_id=file_id).exists()
+    staff = _recently_authenticated(staff)
+    response = staff.get(url, {"purpose": "review"})
     assert response.status_code == 200
-    assert AccessLog.objects.filter(what="attachment", object_id=file_id).count() == 1
-    preview = staff.get(reverse("backoffice:file_preview", args=[parking, file_id, 1]))
+    log = AccessLog.objects.get(what="attachment", object_id=file_id)
+    assert (log.purpose, log.actor.email) == ("review", "fukushi.tanto@sakura.example.jp")
+    assert staff.get(page_url).status_code == 422
+    preview = staff.get(page_url, {"purpose": "review"})
     assert preview.status_code == 200 and preview["Content-Type"] == "image/png"
     assert preview.content.startswith(b"\x89PNG")
     assert AccessLog.objects.filter(what="attachment", object_id=file_id).count() == 2
     assert (
-        staff.get(reverse("backoffice:file_preview", args=[parking, file_id, 9])).status_code == 404
+        staff.get(
+            reverse("backoffice:file_preview", args=[parking, file_id, 9]), {"purpose": "review"}
+        ).status_code
+        == 404
     )
 
 
@@ -70,9 +86,19 @@ def _recently_authenticated(client: Client) -> Client:
     return client
 
 
+def _handler(staff, application):
+    """The role that may see My Numbers and special personal data, in the unit."""
+    from madoguchi.organisation import services as organisation
+
+    organisation.grant_role(
+        actor=None, user=staff, unit=application.unit, role="personal_data_handler"
+    )
+    return staff
+
+
 def test_my_number_needs_a_purpose(simple_procedure, hanako, kankyo_staff, shimin_staff):
     application = submit_simple(hanako, owner_number=MY_NUMBER)
-    client = _recently_authenticated(login(kankyo_staff))
+    client = _recently_authenticated(login(_handler(kankyo_staff, application)))
     page = client.get(reverse("backoffice:detail", args=[application.pk])).content.decode()
     assert MY_NUMBER not in page and "********" + MY_NUMBER[-4:] in page
     url = reverse("backoffice:my_number", args=[application.pk])
@@ -105,7 +131,8 @@ def test_my_number_needs_the_second_factor_again_after_a_while(
     from madoguchi.sample.data import DEMO_TOTP_SECRET
 
     application = submit_simple(hanako, owner_number=MY_NUMBER)
-    client = login(kankyo_staff)  # logged in long ago, as far as the session knows
+    # Logged in long ago, as far as the session knows.
+    client = login(_handler(kankyo_staff, application))
     url = reverse("backoffice:my_number", args=[application.pk])
     response = client.post(url, {"field": "owner_number", "purpose": "review"})
     assert response.status_code == 302

@@ -80,8 +80,10 @@ BACKOFFICE = {
     "backoffice:add_note": ({}, None, 302),
     "backoffice:my_number": ({}, None, 409),  # the parking permit asks for none
     "backoffice:post_message": ({}, None, 302),
-    "backoffice:file": ({"file_id": "FILE"}, 200, 200),
-    "backoffice:file_preview": ({"file_id": "FILE", "page": 1}, 200, None),
+    # The permit's evidence is special personal data: its unit's handler opens it only
+    # with a purpose (tests/backoffice/test_special_personal_data.py), so 422 without one.
+    "backoffice:file": ({"file_id": "FILE"}, 422, 422),
+    "backoffice:file_preview": ({"file_id": "FILE", "page": 1}, 422, None),
     "backoffice:counter_overview": ({}, 404, 404),
     "backoffice:counter_confirm": ({}, 404, 404),
     "backoffice:counter_print": ({}, 404, 404),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.core import mail
@@ -348,4 +349,17 @@ def test_correcting_an_attachment(hanako, prefecture_staff, django_capture_on_co
     detail = staff.get(reverse("backoffice:detail", args=[application_id])).content.decode()
     assert "確認書類: <del>古い手帳.png</del> → <ins>古い手帳.png、裏面.pdf</ins>" in detail
     new_id = application.answers["evidence_files"][1]["id"]
-    assert staff.get(reverse("backoffice:file", args=[application_id, new_id])).status_code == 200
+    # The evidence is special personal data: the new file is stored encrypted too, and its
+    # unit's handler opens it with a purpose and a recent second factor.
+    from madoguchi.files.models import StoredFile
+
+    assert StoredFile.objects.get(pk=new_id).encrypted
+    session = staff.session
+    session["account_authentication_methods"] = [{"method": "mfa", "at": time.time()}]
+    session["account_authentication_methods_user"] = session["_auth_user_id"]
+    session.save()
+    opened = staff.get(
+        reverse("backoffice:file", args=[application_id, new_id]), {"purpose": "correction"}
+    )
+    assert opened.status_code == 200
+    assert b"".join(opened.streaming_content).startswith(b"%PDF")

@@ -145,3 +145,58 @@ def test_rotation_waits_for_a_concurrent_change_and_keeps_it(settings, sample, h
     assert application.answers["copies"] == 3
     token = application.answers["subject_my_number"]["ciphertext"]
     assert _decrypts_with(token, NEW)
+
+
+@pytest.mark.django_db
+def test_rotation_re_encrypts_sealed_sensitive_answers(settings, hanako_client):
+    """A `sensitive` answer is sealed with the same keys: rotated like a My Number, and
+    still opened (and shown to the resident) once the old key is gone."""
+    from madoguchi.catalogue.fieldtypes import is_sealed, seal, unseal
+
+    old = settings.MADOGUCHI_ENCRYPTION_KEYS[0]
+    application = Application.objects.get(pk=fill_juminhyo(hanako_client))
+    application.answers["health_note"] = seal({"grade": "2級"})
+    application.save()
+    settings.MADOGUCHI_ENCRYPTION_KEYS = [NEW, old]
+    report = keyrotation.run(rotate=True, batch_size=10, keys=[NEW, old])
+    assert report.total.rotated >= 1
+    settings.MADOGUCHI_ENCRYPTION_KEYS = [NEW]
+    application.refresh_from_db()
+    sealed = application.answers["health_note"]
+    assert is_sealed(sealed) and _decrypts_with(sealed["ciphertext"], NEW)
+    assert unseal(sealed) == {"grade": "2級"}
+
+
+@pytest.mark.django_db
+def test_rotation_re_encrypts_encrypted_files(settings, hanako, django_capture_on_commit_callbacks):
+    """An attachment of a sensitive field is one token in storage: rotated into a new file,
+    the old bytes deleted after the commit, the content unchanged."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from madoguchi.files.services import read_stored, store_upload
+
+    from ..issuance.helpers import png
+
+    old = settings.MADOGUCHI_ENCRYPTION_KEYS[0]
+    content = png(40, 30)
+    stored = store_upload(
+        SimpleUploadedFile("certificate.png", content, "image/png"),
+        owner=hanako,
+        accept=["image"],
+        encrypt=True,
+    )
+    before = stored.file.name
+    settings.MADOGUCHI_ENCRYPTION_KEYS = [NEW, old]
+    counted = keyrotation.run(rotate=False)
+    assert counted.by_field["files.StoredFile.file (encrypted content)"].old == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        report = keyrotation.run(rotate=True, batch_size=5)
+    assert report.by_field["files.StoredFile.file (encrypted content)"].rotated == 1
+    settings.MADOGUCHI_ENCRYPTION_KEYS = [NEW]
+    stored.refresh_from_db()
+    assert stored.file.name != before and not stored.file.storage.exists(before)
+    with stored.file.open("rb") as handle:
+        assert _decrypts_with(handle.read().decode(), NEW)
+    assert read_stored(stored) == content
+    again = keyrotation.run(rotate=False)
+    assert again.by_field["files.StoredFile.file (encrypted content)"].current == 1

@@ -190,7 +190,9 @@ STAFF = {
     "backoffice:add_note": Case(_app(D), DOG_STAFF, None),
     "backoffice:post_message": Case(_app(D), DOG_STAFF, None),
     "backoffice:my_number": Case(_app("child"), (KODOMO,), None),
-    "backoffice:file": Case(lambda w: {"pk": w[P], "file_id": w["parking_file"]}, (FUKUSHI,)),
+    # The permit's evidence is special personal data: its handler gets 422 without a
+    # purpose (the 200 with one: tests/backoffice/test_special_personal_data.py).
+    "backoffice:file": Case(lambda w: {"pk": w[P], "file_id": w["parking_file"]}, (FUKUSHI,), 422),
     # The sample's evidence is an image and only PDFs have page previews: 404 for everyone
     # here; the rightful 200 is in tests/counter/test_access_control.py.
     "backoffice:file_preview": Case(

@@ -18,6 +18,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from madoguchi.files.services import open_stored
 from madoguchi.identity import services as identity
 from madoguchi.organisation import selectors as organisation
 from madoguchi.organisation import services as organisation_services
@@ -594,7 +595,7 @@ def document_file(request: HttpRequest, pk, file_id) -> FileResponse:
         raise Http404
     stored = link.stored_file
     response = FileResponse(
-        stored.file.open("rb"), content_type=stored.content_type, filename=stored.original_name
+        open_stored(stored), content_type=stored.content_type, filename=stored.original_name
     )
     response["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -19,6 +19,7 @@ from madoguchi.organisation.selectors import has_permission, units_for_role
 VIEW = roles.VIEW_APPLICATIONS
 PROCESS = roles.PROCESS_APPLICATIONS
 DECIDE = roles.DECIDE
+SPECIAL = roles.VIEW_SPECIAL_PERSONAL_DATA
 
 
 def units_with(user, permission: str) -> QuerySet[Unit]:
@@ -39,3 +40,9 @@ def can(user, permission: str, application: Application) -> bool:
 
 def can_view(user, application: Application) -> bool:
     return can(user, VIEW, application) or routing.may_view(user=user, application=application)
+
+
+def can_view_special(user, application: Application) -> bool:
+    """My Number in clear and `sensitive` answers and attachments: the explicit role in
+    the application's unit, on top of seeing the application."""
+    return can(user, SPECIAL, application) and can_view(user, application)

@@ -20,7 +20,9 @@ def _tool(name: str) -> str | None:
 
 def _local_copy(stored, directory: str) -> Path:
     path = Path(directory) / "input.pdf"
-    with stored.file.open("rb") as source, path.open("wb") as target:
+    from madoguchi.files.services import open_stored
+
+    with open_stored(stored) as source, path.open("wb") as target:
         shutil.copyfileobj(source, target)
     return path
 

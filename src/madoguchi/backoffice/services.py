@@ -655,32 +655,122 @@ def confirm_assisted_application(
     return submitted
 
 
-def reveal_my_number(*, application: Application, staff, field_id: str, purpose: str) -> str:
-    """The clear 個人番号 of one answer, for staff who state why (the access log records
-    the purpose, and the resident sees it). Refused without a purpose or a role."""
+def _require_special(staff, application: Application) -> None:
     if not permissions.can_view(staff, application):
         raise Forbidden("この申請を見る権限がありません。", "You may not see this application.")
-    spec = application.procedure_version.spec.fields.get(field_id)
-    value = application.answers.get(field_id) if spec else None
-    if spec is None or spec["type"] != "my_number" or not isinstance(value, dict):
-        raise CounterError("表示できるマイナンバーがありません。", "There is no My Number here.")
-    from madoguchi.core.crypto import decrypt_text
+    if not permissions.can_view_special(staff, application):
+        raise Forbidden(
+            "マイナンバーや要配慮個人情報を表示する権限がありません"
+            "（特定個人情報等取扱担当者の役割が必要です）。",
+            "You may not see My Numbers or special personal data "
+            "(the special personal data handler role is needed).",
+        )
+
+
+def _log_special(*, staff, application: Application, what: str, purpose: str, object_id: str):
     from madoguchi.ledger.services import AccessLogError
 
     try:
         integrations.log_access(
             actor=staff,
             application=application,
-            what="my_number",
+            what=what,
             purpose=purpose,
-            object_type="answer",
-            object_id=f"{application.pk}:{field_id}",
+            object_type="answer" if what != "attachment" else "file",
+            object_id=object_id,
         )
     except AccessLogError as exc:
         error = CounterError(exc.ja, exc.en)
         error.status, error.code = 422, exc.code
         raise error from exc
+
+
+def reveal_my_number(*, application: Application, staff, field_id: str, purpose: str) -> str:
+    """The clear 個人番号 of one answer, for staff with the handler role who state why (the
+    access log records the purpose, and the resident sees it)."""
+    _require_special(staff, application)
+    spec = application.procedure_version.spec.fields.get(field_id)
+    value = application.answers.get(field_id) if spec else None
+    if spec is None or spec["type"] != "my_number" or not isinstance(value, dict):
+        raise CounterError("表示できるマイナンバーがありません。", "There is no My Number here.")
+    from madoguchi.core.crypto import decrypt_text
+
+    _log_special(
+        staff=staff,
+        application=application,
+        what="my_number",
+        purpose=purpose,
+        object_id=f"{application.pk}:{field_id}",
+    )
     return decrypt_text(value["ciphertext"])
+
+
+def sensitive_answer_ids(application: Application) -> list[str]:
+    """Answered fields of the application that a procedure marks `sensitive` (not files,
+    whose access is checked when they are opened)."""
+    definition = application.procedure_version.spec
+    answers = application.answers or {}
+    return [
+        field_id
+        for field_id, spec in definition.fields.items()
+        if spec.get("sensitive")
+        and spec["type"] != "file"
+        and answers.get(field_id) not in (None, [], "")
+        and definition.field_visible(spec, answers)
+    ]
+
+
+def reveal_sensitive_answer(
+    *, application: Application, staff, field_id: str, purpose: str
+) -> dict[str, Any]:
+    """One sensitive answer (health, disability) in clear, as a display row, for staff with
+    the handler role who state why; the access is logged before anything is shown."""
+    from madoguchi.catalogue.fieldtypes import DisplayContext
+
+    _require_special(staff, application)
+    if field_id not in sensitive_answer_ids(application):
+        raise CounterError(
+            "表示できる要配慮個人情報がありません。", "There is no special personal data here."
+        )
+    _log_special(
+        staff=staff,
+        application=application,
+        what="special",
+        purpose=purpose,
+        object_id=f"{application.pk}:{field_id}",
+    )
+    definition = application.procedure_version.spec
+    return definition.display_row(
+        field_id, application.answers, DisplayContext(reveal_sensitive=True)
+    )
+
+
+def check_sensitive_file(*, application: Application, staff, purpose: str) -> None:
+    """Whether this staff member may open an attachment of a `sensitive` file field for
+    this purpose (the handler role and a purpose), before asking them to re-authenticate."""
+    from madoguchi.ledger.models import AccessPurpose
+
+    _require_special(staff, application)
+    if purpose not in AccessPurpose.values:
+        error = CounterError(
+            "要配慮個人情報を含む添付ファイルを開くには利用目的を選んでください。",
+            "Opening an attachment with special personal data requires a purpose.",
+        )
+        error.status, error.code = 422, "purpose_required"
+        raise error
+
+
+def open_sensitive_file(*, application: Application, staff, link, purpose: str) -> None:
+    """Opening an attachment of a `sensitive` file field: checked as above, and logged
+    before the bytes are sent."""
+    check_sensitive_file(application=application, staff=staff, purpose=purpose)
+    _log_special(
+        staff=staff,
+        application=application,
+        what="attachment",
+        purpose=purpose,
+        object_id=str(link.stored_file_id),
+    )
 
 
 def summary_hash(application: Application) -> str:

@@ -29,7 +29,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from madoguchi.catalogue.fieldtypes import DisplayContext
+from madoguchi.catalogue.fieldtypes import DisplayContext, localized
 from madoguchi.counter import routing, states
 from madoguchi.counter import selectors as counter_selectors
 from madoguchi.counter.models import (
@@ -38,6 +38,7 @@ from madoguchi.counter.models import (
     State,
 )
 from madoguchi.counter.services import CounterError
+from madoguchi.files.services import open_stored
 from madoguchi.identity import services as identity
 from madoguchi.notifications.models import OutboundEmail, StaffNotificationSetting
 from madoguchi.notifications.services import recent_notices, retry_email, set_staff_mode, setting_of
@@ -269,7 +270,10 @@ def _detail_context(request: HttpRequest, application, *, form=None, errors=None
                 "field": definition.fields.get(link.field_id, {}).get("label", link.field_id),
                 "is_image": link.stored_file.content_type.startswith("image/"),
                 "is_pdf": link.stored_file.content_type == "application/pdf",
-                "pages": previews.page_numbers(link.stored_file),
+                "sensitive": bool(definition.fields.get(link.field_id, {}).get("sensitive")),
+                "pages": []
+                if definition.fields.get(link.field_id, {}).get("sensitive")
+                else previews.page_numbers(link.stored_file),
             }
             for link in files
         ],
@@ -315,6 +319,11 @@ def _detail_context(request: HttpRequest, application, *, form=None, errors=None
             for field_id, spec in definition.fields.items()
             if spec["type"] == "my_number" and application.answers.get(field_id)
         ],
+        "sensitive_answers": [
+            (field_id, definition.fields[field_id].get("label", field_id))
+            for field_id in services.sensitive_answer_ids(application)
+        ],
+        "may_view_special": permissions.can_view_special(user, application),
         "purposes": _purposes(),
         "outbox": OutboundEmail.objects.filter(
             related_type="application", related_id=str(application.pk)
@@ -619,12 +628,20 @@ def my_number(request: HttpRequest, pk) -> HttpResponse:
 
 @identity.require_recent_auth
 def _reveal_my_number(request: HttpRequest, application) -> HttpResponse:
+    # The same form reveals a My Number or an answer the procedure marks `sensitive`.
     field_id = request.POST.get("field", "")[:63]
     purpose = request.POST.get("purpose", "")[:20]
+    spec = application.procedure_version.spec.fields.get(field_id) or {}
+    number, row = None, None
     try:
-        number = services.reveal_my_number(
-            application=application, staff=request.user, field_id=field_id, purpose=purpose
-        )
+        if spec.get("sensitive") and spec.get("type") != "my_number":
+            row = services.reveal_sensitive_answer(
+                application=application, staff=request.user, field_id=field_id, purpose=purpose
+            )
+        else:
+            number = services.reveal_my_number(
+                application=application, staff=request.user, field_id=field_id, purpose=purpose
+            )
     except CounterError as exc:
         return _refused(request, application, exc, {"purpose": purpose}, f"mn-{field_id}")
     response = render(
@@ -632,17 +649,37 @@ def _reveal_my_number(request: HttpRequest, application) -> HttpResponse:
         "backoffice/my_number.html",
         {
             "application": application,
-            "label": application.procedure_version.spec.fields[field_id].get("label", field_id),
+            "label": localized(spec, "label") or field_id,
             "number": number,
+            "row": row,
         },
     )
     response["Cache-Control"] = "private, no-store"
     return response
 
 
+@identity.require_recent_auth
+def _open_sensitive_file(request: HttpRequest, application, link, purpose: str) -> HttpResponse:
+    # Like showing a My Number: a second factor used in the last few minutes.
+    try:
+        services.open_sensitive_file(
+            application=application, staff=request.user, link=link, purpose=purpose
+        )
+    except CounterError as exc:
+        return _refused(
+            request, application, exc, {"purpose": purpose}, f"file-{link.stored_file_id}"
+        )
+    return _file_response(link.stored_file, inline=request.GET.get("download") != "1")
+
+
+def _is_sensitive_file(application, link) -> bool:
+    spec = application.procedure_version.spec.fields.get(link.field_id) or {}
+    return bool(spec.get("sensitive"))
+
+
 def _file_response(stored, *, inline: bool) -> FileResponse:
     response = FileResponse(
-        stored.file.open("rb"),
+        open_stored(stored),
         content_type=stored.content_type,
         as_attachment=not inline,
         filename=stored.original_name,
@@ -653,11 +690,22 @@ def _file_response(stored, *, inline: bool) -> FileResponse:
 
 
 @staff_required
-def download_file(request: HttpRequest, pk, file_id) -> FileResponse:
+def download_file(request: HttpRequest, pk, file_id) -> HttpResponse:
     application = _application(request, pk)
     link = counter_selectors.file_of_application(application, file_id)
     if link is None:
         raise Http404
+    if _is_sensitive_file(application, link):
+        purpose = request.GET.get("purpose", "")[:20]
+        try:
+            services.check_sensitive_file(
+                application=application, staff=request.user, purpose=purpose
+            )
+        except CounterError as exc:
+            return _refused(
+                request, application, exc, {"purpose": purpose}, f"file-{link.stored_file_id}"
+            )
+        return _open_sensitive_file(request, application, link, purpose)
     integrations.log_access(
         actor=request.user,
         application=application,
@@ -677,13 +725,39 @@ def file_preview(request: HttpRequest, pk, file_id, page: int) -> HttpResponse:
     if link is None or link.stored_file.content_type != "application/pdf":
         raise Http404
     # Each page shown is an access to the attachment (staff cannot hide their accesses).
-    integrations.log_access(
-        actor=request.user,
-        application=application,
-        what="attachment",
-        object_type="file",
-        object_id=str(link.stored_file_id),
-    )
+    if _is_sensitive_file(application, link):
+        # Not embedded in the page: asked for with a purpose, by the handler role, who
+        # used their second factor in the last few minutes (as to open the file itself).
+        user = request.user
+        if not identity.recently_authenticated(
+            request, second_factor=identity.has_second_factor(user)
+        ):
+            return HttpResponse(
+                _("ファイルを開き直して、もう一度本人確認をしてください。"),
+                status=403,
+                content_type="text/plain; charset=utf-8",
+            )
+        try:
+            services.open_sensitive_file(
+                application=application,
+                staff=request.user,
+                link=link,
+                purpose=request.GET.get("purpose", "")[:20],
+            )
+        except CounterError as exc:
+            return HttpResponse(
+                exc.en if _english() else exc.ja,
+                status=exc.status if exc.status in (403, 422) else 409,
+                content_type="text/plain; charset=utf-8",
+            )
+    else:
+        integrations.log_access(
+            actor=request.user,
+            application=application,
+            what="attachment",
+            object_type="file",
+            object_id=str(link.stored_file_id),
+        )
     image = previews.page_png(link.stored_file, page)
     if image is None:
         raise Http404
@@ -774,7 +848,11 @@ def _summary_context(request, application, **extra) -> dict:
     return {
         "application": application,
         "version": application.procedure_version,
-        "sections": definition.display_rows(application.answers, DisplayContext()),
+        # The resident checks and signs this summary at the counter, beside the staff
+        # member who typed their answers in: it shows what they sign, sensitive or not.
+        "sections": definition.display_rows(
+            application.answers, DisplayContext(reveal_sensitive=True)
+        ),
         "problems": definition.missing_answers(application.answers),
         "fee": definition.fee(application.answers),
         "documents": AssistedEntry.IdentityDocument.choices,

@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .fieldtypes import unseal
+
 
 def _is_set(value: Any) -> bool:
     # Not `value not in (None, "", [], {}, False)`: 0 == False, and 0 is an answer.
     return value is not None and value is not False and value not in ("", [], {})
+
+
+def _clear(value: Any) -> Any:
+    """A sensitive answer is sealed at rest; its condition holds on the clear value. One
+    sealed under a key no longer configured (a record's original keeps the ciphertext of
+    its time) counts as unanswered rather than failing the page."""
+    try:
+        return unseal(value)
+    except ValueError:
+        return None
 
 
 def evaluate(condition: Mapping[str, Any] | None, answers: Mapping[str, Any]) -> bool:
@@ -20,7 +32,7 @@ def evaluate(condition: Mapping[str, Any] | None, answers: Mapping[str, Any]) ->
         return any(evaluate(item, answers) for item in condition["any"])
     if "not" in condition:
         return not evaluate(condition["not"], answers)
-    value = answers.get(condition["field"])
+    value = _clear(answers.get(condition["field"]))
     if "equals" in condition:
         return value == condition["equals"]
     if "not_equals" in condition:

@@ -8,7 +8,15 @@ from typing import Any
 
 from . import conditions
 from .errors import FieldError
-from .fieldtypes import FIELD_TYPES, DisplayContext, ParseResult, localized, option_items
+from .fieldtypes import (
+    DisplayContext,
+    ParseResult,
+    field_type,
+    is_sealed,
+    localized,
+    option_items,
+    unseal,
+)
 
 
 def input_name(path: str) -> str:
@@ -63,11 +71,34 @@ class PageResult:
     errors: list[FieldError] = field(default_factory=list)
 
 
+def _with_sensitive_items(spec: dict[str, Any]) -> dict[str, Any]:
+    """A sensitive group seals each of its items' answers (the group itself is a list)."""
+    if spec.get("type") != "group" or not spec.get("sensitive"):
+        return spec
+    return {**spec, "fields": [{**sub, "sensitive": True} for sub in spec.get("fields", [])]}
+
+
+def _keep_seal(new: Any, stored: Any) -> Any:
+    """The stored sealed answer when the new one says the same: each sealing encrypts
+    afresh, and an unchanged answer must keep its bytes (the fee and the summary the
+    resident signs are tied to the answers' hash)."""
+    if is_sealed(new) and is_sealed(stored):
+        return stored if unseal(new) == unseal(stored) else new
+    if isinstance(new, list) and isinstance(stored, list):
+        return [
+            {key: _keep_seal(item, old.get(key)) for key, item in entry.items()}
+            if isinstance(entry, dict) and isinstance(old, dict)
+            else entry
+            for entry, old in zip(new, stored + [None] * (len(new) - len(stored)), strict=False)
+        ]
+    return new
+
+
 class Page:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
         self.id: str = data["id"]
-        self.fields: list[dict[str, Any]] = list(data["fields"])
+        self.fields: list[dict[str, Any]] = [_with_sensitive_items(spec) for spec in data["fields"]]
 
     @property
     def title(self) -> str:
@@ -150,7 +181,7 @@ class Definition:
                 continue
             quantity = 1
             if line.get("quantity_field"):
-                value = answers.get(line["quantity_field"])
+                value = unseal(answers.get(line["quantity_field"]))
                 quantity = value if isinstance(value, int) and not isinstance(value, bool) else 0
             if line["id"] == "_base" and line["amount"] == 0 and fee.get("items"):
                 continue  # a table of items only: no empty base line
@@ -234,25 +265,25 @@ class Definition:
                 result.values[spec["id"]] = None
                 continue
             result.errors.extend(outcome.errors)
-            type_ = FIELD_TYPES[spec["type"]]
+            type_ = field_type(spec)
             if (
                 not outcome.errors
                 and type_.is_empty(outcome.value)
                 and self.field_required(spec, context)
             ):
                 result.errors.append(type_.required_error(spec, self._error_path(spec)))
-            result.values[spec["id"]] = outcome.value
+            result.values[spec["id"]] = _keep_seal(outcome.value, answers.get(spec["id"]))
         return result
 
     @staticmethod
     def _error_path(spec: Mapping[str, Any], path: str | None = None) -> str:
         path = path or spec["id"]
-        type_ = FIELD_TYPES[spec["type"]]
+        type_ = field_type(spec)
         return f"{path}.{type_.parts[0]}" if type_.parts else path
 
     def _parse_form_field(self, spec, data, path, answers, group_counts) -> ParseResult:
         if spec["type"] != "group":
-            return FIELD_TYPES[spec["type"]].parse_form(spec, data, input_name(path), path)
+            return field_type(spec).parse_form(spec, data, input_name(path), path)
         count = group_counts.get(spec["id"])
         if count is None:
             raw_count = data.get(f"{input_name(path)}-count", "")
@@ -272,7 +303,7 @@ class Definition:
             previous = previous_items[index] if index < len(previous_items) else {}
             for sub in spec["fields"]:
                 sub_path = f"{path}.{index}.{sub['id']}"
-                item_results[sub["id"]] = FIELD_TYPES[sub["type"]].parse_form(
+                item_results[sub["id"]] = field_type(sub).parse_form(
                     sub, data, input_name(sub_path), sub_path
                 )
                 sub_result = item_results[sub["id"]]
@@ -296,7 +327,7 @@ class Definition:
                     item_values[sub["id"]] = None
                     continue
                 outcome.errors.extend(sub_result.errors)
-                type_ = FIELD_TYPES[sub["type"]]
+                type_ = field_type(sub)
                 if (
                     not sub_result.errors
                     and type_.is_empty(sub_result.value)
@@ -353,7 +384,7 @@ class Definition:
 
     def _parse_json_field(self, spec, value, path) -> ParseResult:
         if spec["type"] != "group":
-            return FIELD_TYPES[spec["type"]].parse_json(spec, value, path)
+            return field_type(spec).parse_json(spec, value, path)
         if value in (None, []):
             return ParseResult()
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
@@ -391,7 +422,7 @@ class Definition:
             for sub_id, sub in sub_specs.items():
                 if sub["type"] == "notice":
                     continue  # takes no answer, as in forms and at the top level
-                sub_result = FIELD_TYPES[sub["type"]].parse_json(
+                sub_result = field_type(sub).parse_json(
                     sub, item.get(sub_id), f"{path}.{index}.{sub_id}"
                 )
                 outcome.errors.extend(sub_result.errors)
@@ -408,7 +439,7 @@ class Definition:
             for spec in page.fields:
                 if spec["type"] == "notice" or not self.field_visible(spec, answers):
                     continue
-                type_ = FIELD_TYPES[spec["type"]]
+                type_ = field_type(spec)
                 value = answers.get(spec["id"])
                 if type_.is_empty(value):
                     if self.field_required(spec, answers):
@@ -432,7 +463,7 @@ class Definition:
                         for sub in spec["fields"]:
                             if sub["type"] == "notice" or not self.field_visible(sub, context):
                                 continue
-                            sub_type = FIELD_TYPES[sub["type"]]
+                            sub_type = field_type(sub)
                             if sub_type.is_empty(item.get(sub["id"])) and self.field_required(
                                 sub, context
                             ):
@@ -487,11 +518,19 @@ class Definition:
                 sections.append({"page": page, "rows": rows})
         return sections
 
+    def display_row(
+        self, field_id: str, answers: Mapping[str, Any], ctx: DisplayContext
+    ) -> dict[str, Any]:
+        """One top-level answer as a row of display_rows."""
+        spec = self.fields[field_id]
+        return self._display_row(spec, answers.get(field_id), answers, ctx)
+
     def _display_row(self, spec, value, context, ctx) -> dict[str, Any]:
         row = {
             "id": spec["id"],
             "label": localized(spec, "label"),
             "type": spec["type"],
+            "sensitive": bool(spec.get("sensitive")),
             "value": "",
             "items": [],
             "files": [],
@@ -508,7 +547,7 @@ class Definition:
         elif spec["type"] == "file":
             row["files"] = list(value or [])
         else:
-            row["value"] = FIELD_TYPES[spec["type"]].display(spec, value, ctx)
+            row["value"] = field_type(spec).display(spec, value, ctx)
         return row
 
     def iter_fields(self) -> Iterable[tuple[str, dict[str, Any]]]:

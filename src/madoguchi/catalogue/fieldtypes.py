@@ -813,3 +813,106 @@ FIELD_TYPES: dict[str, FieldType] = {
         NoticeType,
     )
 }
+
+# Types whose answers can be sealed when their field is `sensitive`: My Number is always
+# encrypted, files live in storage (access to them is checked instead), a group's
+# sub-fields are sealed one by one, and a notice has no answer.
+UNSEALED_TYPES = frozenset({"my_number", "file", "group", "notice"})
+
+SENSITIVE_MASK = ("（特別な個人情報のため非表示）", "(hidden: special personal data)")
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("sealed") is True and "ciphertext" in value
+
+
+def seal(value: Any) -> dict[str, Any]:
+    """An answer of special personal data (health, disability) as stored: the canonical
+    value as JSON, encrypted with the configured keys, so that a database dump, a backup
+    or a staff member without the permission does not read it."""
+    import json
+
+    from madoguchi.core.crypto import encrypt_text
+
+    return {
+        "sealed": True,
+        "ciphertext": encrypt_text(json.dumps(value, ensure_ascii=False, sort_keys=True)),
+    }
+
+
+def unseal(value: Any) -> Any:
+    """The clear answer of a sealed one; any other value is returned as it is."""
+    if not is_sealed(value):
+        return value
+    import json
+
+    from madoguchi.core.crypto import decrypt_text
+
+    return json.loads(decrypt_text(value["ciphertext"]))
+
+
+def unseal_all(value: Any) -> Any:
+    """Answers (or any part of them) with every sealed value opened: for the resident's own
+    pages, their data download and the bytes they sign."""
+    if is_sealed(value):
+        return unseal(value)
+    if isinstance(value, dict):
+        return {key: unseal_all(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unseal_all(item) for item in value]
+    return value
+
+
+class SealedType:
+    """A field type whose answers are sealed at rest (`sensitive: true`).
+
+    Parsing validates the clear input with the inner type, then seals the canonical value;
+    showing it needs a display context that may reveal it (the resident's own pages, or a
+    staff member with the permission who stated a purpose). Everything else is the inner
+    type's.
+    """
+
+    def __init__(self, inner: FieldType) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _sealed(self, result: ParseResult) -> ParseResult:
+        if result.value is not None and not result.errors:
+            result.value = seal(result.value)
+        return result
+
+    def parse_form(self, spec, data, prefix, path) -> ParseResult:
+        return self._sealed(self.inner.parse_form(spec, data, prefix, path))
+
+    def parse_json(self, spec, value, path) -> ParseResult:
+        return self._sealed(self.inner.parse_json(spec, value, path))
+
+    def raw_from_value(self, spec, value, prefix) -> dict[str, str]:
+        # Only the resident's own form is prefilled from stored answers.
+        try:
+            return self.inner.raw_from_value(spec, unseal(value), prefix)
+        except ValueError:  # sealed under a key no longer configured
+            return self.inner.raw_from_value(spec, None, prefix)
+
+    def display(self, spec, value, ctx: DisplayContext) -> str:
+        if value is None:
+            return ""
+        if ctx.reveal_sensitive:
+            try:
+                return self.inner.display(spec, unseal(value), ctx)
+            except ValueError:  # sealed under a key no longer configured: still masked
+                pass
+        return SENSITIVE_MASK[1] if _lang_en() else SENSITIVE_MASK[0]
+
+    def is_empty(self, value) -> bool:
+        return value is None or (not is_sealed(value) and self.inner.is_empty(value))
+
+
+def field_type(spec: Mapping[str, Any]) -> FieldType:
+    """The type that parses, shows and checks a field's answers (sealed when sensitive)."""
+    type_ = FIELD_TYPES[spec["type"]]
+    if spec.get("sensitive") and spec["type"] not in UNSEALED_TYPES:
+        return SealedType(type_)  # type: ignore[return-value]
+    return type_

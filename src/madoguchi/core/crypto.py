@@ -34,3 +34,15 @@ def decrypt_text(token: str) -> str:
 
 def rotate_text(token: str) -> str:
     return _current().rotate(token.encode()).decode()
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """A stored file's content (an attachment of special personal data) as a token."""
+    return _current().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _current().decrypt(token)
+    except InvalidToken as exc:
+        raise ValueError("ciphertext cannot be decrypted with the configured keys") from exc

@@ -1,8 +1,9 @@
 """Re-encrypting field-encrypted values under the first configured key, without downtime.
 
 Values are Fernet tokens (core.crypto) wherever an app keeps them: inside JSON (the
-counter's `{"ciphertext": …, "last4": …}` for My Number, allauth's TOTP secrets and
-recovery-code seeds) or as text. Rather than a list every app must remember to extend,
+counter's `{"ciphertext": …, "last4": …}` for My Number and sealed sensitive answers,
+allauth's TOTP secrets and recovery-code seeds) or as text; and stored files kept
+encrypted (attachments of sensitive fields), each one token. Rather than a list every app must remember to extend,
 every JSON and text column of every model is searched for strings that are tokens under
 one of the configured keys; anything else is left exactly as it was.
 
@@ -13,7 +14,7 @@ transaction, and a run can be stopped and started again (it is idempotent).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,4 +161,20 @@ def run(*, rotate: bool, batch_size: int = 200, keys: list[str] | None = None) -
                         counts.rotated += seen.count("old")
         if counts.rows:
             report.by_field[f"{model._meta.label}.{name}"] = counts
+    for name, rotator in _ROTATORS.items():
+        counts = rotator(keyring, rotate=rotate, batch_size=batch_size)
+        if counts.rows:
+            report.by_field[name] = counts
     return report
+
+
+# Tokens kept outside the database columns (an app's encrypted stored files): the app
+# registers how to count and rotate them, in its AppConfig.ready(), since core may not
+# import the apps above it (decision 0009).
+_ROTATORS: dict[str, Callable[..., Counts]] = {}
+
+
+def register(name: str, rotator: Callable[..., Counts]) -> None:
+    """`rotator(keyring, *, rotate, batch_size) -> Counts`; keyring has classify(token)
+    ("current", "old" or "unreadable") and rotate(token), on str tokens."""
+    _ROTATORS[name] = rotator

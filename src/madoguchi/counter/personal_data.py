@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
+from madoguchi.catalogue.fieldtypes import is_sealed, unseal
 from madoguchi.identity.registry import Kept, register_personal_data
 
 from .models import Application, ApplicationFile, Message, State
@@ -36,7 +37,10 @@ def _date(value) -> str:
 
 
 def _masked(value: Any) -> Any:
-    """Answers as the person sees them: an encrypted value (My Number) only as its mask."""
+    """Answers as the person sees them: My Number only as its mask, their sensitive
+    answers in clear (sealed only at rest)."""
+    if is_sealed(value):
+        return _masked(unseal(value))
     if isinstance(value, dict):
         if "ciphertext" in value:
             return {"masked": "*" * 8 + str(value.get("last4", ""))}

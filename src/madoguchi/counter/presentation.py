@@ -9,7 +9,12 @@ from typing import Any
 from madoguchi.catalogue import conditions
 from madoguchi.catalogue.definition import Definition, Page, input_name
 from madoguchi.catalogue.errors import FieldError
-from madoguchi.catalogue.fieldtypes import FIELD_TYPES, localized, option_items, prefecture_choices
+from madoguchi.catalogue.fieldtypes import (
+    field_type,
+    localized,
+    option_items,
+    prefecture_choices,
+)
 
 PART_LABELS = {
     "name": {
@@ -62,7 +67,7 @@ def bind_fields(
             continue  # hidden by answers on earlier pages
         name = input_name(path)
         field_errors = _errors_for(path, errors)
-        type_ = FIELD_TYPES[spec["type"]]
+        type_ = field_type(spec)
         hint = localized(spec, "hint")
         item = {
             "id": spec["id"],

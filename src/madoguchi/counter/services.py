@@ -12,7 +12,7 @@ from django.utils import timezone
 from madoguchi.catalogue import conditions
 from madoguchi.catalogue.definition import Definition, Page, input_name
 from madoguchi.catalogue.errors import FieldError
-from madoguchi.catalogue.fieldtypes import FIELD_TYPES
+from madoguchi.catalogue.fieldtypes import FIELD_TYPES, field_type, seal, unseal
 from madoguchi.catalogue.japanese import (
     Invalid,
     has_control_characters,
@@ -21,7 +21,14 @@ from madoguchi.catalogue.japanese import (
 )
 from madoguchi.catalogue.models import Procedure
 from madoguchi.files.models import StoredFile
-from madoguchi.files.services import ImageRules, UploadRejected, clean_filename, store_upload
+from madoguchi.files.services import (
+    ImageRules,
+    UploadRejected,
+    clean_filename,
+    encrypt_stored_file,
+    read_stored,
+    store_upload,
+)
 from madoguchi.identity import levels
 from madoguchi.identity.services import prefill_values
 from madoguchi.ledger.models import Event
@@ -305,6 +312,7 @@ def _handle_files(
                 accept=spec["accept"],
                 max_bytes=max_bytes,
                 image_rules=_image_rules(spec),
+                encrypt=bool(spec.get("sensitive")),
             )
         except UploadRejected as exc:
             name = clean_filename(upload.name or "")[:60]
@@ -414,12 +422,12 @@ def save_page(
             outcome.errors.append(error)
         else:
             outcome.notice = "住所を入力しました。番地などを確認・追記してください。"
-        application.pending_inputs[page.id] = outcome.raw
+        application.pending_inputs[page.id] = _pending(page, outcome.raw)
         application.save(update_fields=["answers", "pending_inputs", "updated_at"])
         return outcome
 
     if outcome.stay:
-        application.pending_inputs[page.id] = result.raw
+        application.pending_inputs[page.id] = _pending(page, result.raw)
         application.save(update_fields=["answers", "pending_inputs", "updated_at"])
         return outcome
 
@@ -431,7 +439,7 @@ def save_page(
                 for error in result.errors
             ):
                 application.answers[field_id] = value
-        application.pending_inputs[page.id] = result.raw
+        application.pending_inputs[page.id] = _pending(page, result.raw)
         application.current_page = page.id
         application.save(update_fields=["answers", "pending_inputs", "current_page", "updated_at"])
         return outcome
@@ -449,7 +457,7 @@ def save_page(
         if missing_file:
             outcome.errors.append(FIELD_TYPES["file"].required_error(spec, spec["id"]))
     if outcome.errors:
-        application.pending_inputs[page.id] = result.raw
+        application.pending_inputs[page.id] = _pending(page, result.raw)
         application.save(update_fields=["answers", "pending_inputs", "updated_at"])
         return outcome
 
@@ -508,7 +516,7 @@ def _remove_group_item(data, group_id: str, index: int, count: int):
 def raw_for_page(application: Application, page: Page) -> dict[str, Any]:
     """The inputs of a page as the resident last left them."""
     if page.id in application.pending_inputs:
-        return application.pending_inputs[page.id]
+        return unseal(application.pending_inputs[page.id])
     raw: dict[str, Any] = {}
     for spec in page.fields:
         value = application.answers.get(spec["id"])
@@ -518,20 +526,28 @@ def raw_for_page(application: Application, page: Page) -> dict[str, Any]:
             for index, item in enumerate(items):
                 for sub in spec["fields"]:
                     raw.update(
-                        FIELD_TYPES[sub["type"]].raw_from_value(
+                        field_type(sub).raw_from_value(
                             sub,
                             item.get(sub["id"]),
                             input_name(f"{spec['id']}.{index}.{sub['id']}"),
                         )
                     )
         else:
-            raw.update(
-                FIELD_TYPES[spec["type"]].raw_from_value(spec, value, input_name(spec["id"]))
-            )
+            raw.update(field_type(spec).raw_from_value(spec, value, input_name(spec["id"])))
     return raw
 
 
 # --- submission -----------------------------------------------------------------------
+
+
+def _pending(page, raw: dict[str, Any]) -> Any:
+    """What was typed on a page, kept in the draft until it is valid: sealed as a whole
+    when the page asks for a sensitive answer, which must not rest in clear either."""
+    sensitive = any(
+        spec.get("sensitive") or any(sub.get("sensitive") for sub in spec.get("fields", ()))
+        for spec in page.fields
+    )
+    return seal(raw) if sensitive else raw
 
 
 def _notify_submitted(application: Application) -> None:
@@ -813,10 +829,14 @@ def _create(
             application.save(force_insert=True)
         for field_id, value in clean.items():
             if definition.fields[field_id]["type"] == "file":
+                sensitive = bool(definition.fields[field_id].get("sensitive"))
                 for item in value:
                     ApplicationFile.objects.create(
                         application=application, stored_file_id=item["id"], field_id=field_id
                     )
+                    if sensitive:
+                        # Uploaded through the API before any field named it.
+                        encrypt_stored_file(StoredFile.objects.get(pk=item["id"]))
     return application
 
 
@@ -893,8 +913,7 @@ def _resolve_api_files(
                         "too_large",
                     )
                 if rules and stored.content_type.startswith("image/"):
-                    with stored.file.open("rb") as handle:
-                        _check_image(handle.read(), rules)
+                    _check_image(read_stored(stored), rules)
             except UploadRejected as exc:
                 errors.append(FieldError(f"answers.{field_id}.{index}", exc.ja, exc.en, exc.code))
                 continue

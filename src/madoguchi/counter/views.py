@@ -23,7 +23,7 @@ from madoguchi.catalogue.japanese import (
     has_control_characters,
     parse_date_parts,
 )
-from madoguchi.files.services import UploadRejected
+from madoguchi.files.services import UploadRejected, open_stored
 from madoguchi.identity import levels
 from madoguchi.identity.models import ResidentProfile
 from madoguchi.identity.services import verified_answers
@@ -43,7 +43,10 @@ def _message(error: services.CounterError) -> str:
 
 def _display_context(request: HttpRequest) -> DisplayContext:
     profile = ResidentProfile.objects.filter(user=request.user).only("date_style").first()
-    return DisplayContext(date_style=profile.date_style if profile else "wareki")
+    # The resident's own pages show their own sensitive answers.
+    return DisplayContext(
+        date_style=profile.date_style if profile else "wareki", reveal_sensitive=True
+    )
 
 
 def _own_application(request: HttpRequest, pk) -> Application:
@@ -613,7 +616,7 @@ def download_file(request: HttpRequest, pk, file_id) -> FileResponse:
         raise Http404
     stored = link.stored_file
     response = FileResponse(
-        stored.file.open("rb"),
+        open_stored(stored),
         content_type=stored.content_type,
         as_attachment=False,
         filename=stored.original_name,

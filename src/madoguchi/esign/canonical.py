@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from madoguchi.catalogue.fieldtypes import unseal_all
 from madoguchi.ledger.jcs import canonicalize
 
 FORMAT = "madoguchi.application/1"
@@ -39,7 +40,9 @@ def _protect_my_number(value: Any) -> Any:
 
 
 def _answers(definition, answers: dict[str, Any]) -> dict[str, Any]:
-    relevant = definition.relevant_answers(answers)
+    # A sensitive answer is signed as what the resident entered, not as its ciphertext
+    # (which changes when the keys are rotated).
+    relevant = unseal_all(definition.relevant_answers(answers))
     for field_id, spec in definition.fields.items():
         if field_id not in relevant:
             continue

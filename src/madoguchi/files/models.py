@@ -24,7 +24,10 @@ class StoredFile(models.Model):
     original_name = models.CharField(_("ファイル名"), max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64)  # of the clear content, encrypted or not
+    # The bytes in storage are a Fernet token of the content (special personal data,
+    # decision 0022): read them only through files.services.open_stored.
+    encrypted = models.BooleanField(default=False)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

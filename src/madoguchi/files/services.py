@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image
 
+from madoguchi.core.crypto import decrypt_bytes, encrypt_bytes
 from madoguchi.ledger.services import record_event
 
 from .models import StoredFile
@@ -190,8 +191,11 @@ def store_upload(
     accept: list[str],
     max_bytes: int | None = None,
     image_rules: ImageRules | None = None,
+    encrypt: bool = False,
 ) -> StoredFile:
-    """Validates and stores an uploaded file, or raises UploadRejected with the reason."""
+    """Validates and stores an uploaded file, or raises UploadRejected with the reason.
+    With `encrypt` (an attachment of special personal data) the stored bytes are
+    encrypted with the configured keys; the size and hash are the clear content's."""
     limit = min(
         max_bytes or settings.MADOGUCHI_UPLOAD_MAX_BYTES, settings.MADOGUCHI_UPLOAD_MAX_BYTES
     )
@@ -233,8 +237,9 @@ def store_upload(
         sha256=hashlib.sha256(data).hexdigest(),
         width=width,
         height=height,
+        encrypted=encrypt,
     )
-    stored.file.save("upload", ContentFile(data), save=False)
+    stored.file.save("upload", ContentFile(encrypt_bytes(data) if encrypt else data), save=False)
     with transaction.atomic():
         stored.save()
         # "File stored" is ledgered: its hash, never its name (the name may be personal).
@@ -259,7 +264,65 @@ def _uploader_kind(owner) -> str:
 
 
 def open_stored(stored: StoredFile):
+    """The clear content of a stored file, as a binary file object (decrypted in memory
+    when the file is stored encrypted; uploads are at most a few megabytes)."""
+    if stored.encrypted:
+        with stored.file.open("rb") as handle:
+            return io.BytesIO(decrypt_bytes(handle.read()))
     return stored.file.open("rb")
+
+
+def read_stored(stored: StoredFile) -> bytes:
+    with open_stored(stored) as handle:
+        return handle.read()
+
+
+def encrypt_stored_file(stored: StoredFile) -> bool:
+    """Encrypts a file stored in clear (an upload named later in a sensitive field, through
+    the API). The encrypted copy is written first; the clear one is deleted only after the
+    commit, so a rollback leaves the file readable as before. Whether it changed."""
+    if stored.encrypted or not stored.file:
+        return False
+    with stored.file.open("rb") as handle:
+        data = handle.read()
+    old_name, storage = stored.file.name, stored.file.storage
+    stored.file.save("upload", ContentFile(encrypt_bytes(data)), save=False)
+    stored.encrypted = True
+    stored.save(update_fields=["file", "encrypted"])
+    transaction.on_commit(lambda: storage.delete(old_name))
+    return True
+
+
+def rotate_encrypted_files(keyring, *, rotate: bool, batch_size: int):
+    """The key rotation of files stored encrypted (core.keyrotation): each file is one
+    token; one under an older key is written anew before its row points to it, and the
+    old bytes go after the commit. Resumable: a file already rotated is counted current."""
+    from madoguchi.core.keyrotation import Counts
+
+    counts = Counts()
+    last = None
+    while True:
+        queryset = StoredFile.objects.filter(encrypted=True).exclude(file="").order_by("pk")
+        if last is not None:
+            queryset = queryset.filter(pk__gt=last)
+        keys = list(queryset.values_list("pk", flat=True)[:batch_size])
+        if not keys:
+            return counts
+        last = keys[-1]
+        with transaction.atomic():
+            for stored in StoredFile.objects.select_for_update().filter(pk__in=keys):
+                counts.rows += 1
+                with stored.file.open("rb") as handle:
+                    token = handle.read().decode("ascii", "replace")
+                kind = keyring.classify(token)
+                setattr(counts, kind, getattr(counts, kind) + 1)
+                if rotate and kind == "old":
+                    old_name, storage = stored.file.name, stored.file.storage
+                    new = keyring.rotate(token).encode()
+                    stored.file.save("upload", ContentFile(new), save=False)
+                    stored.save(update_fields=["file"])
+                    transaction.on_commit(lambda n=old_name, s=storage: s.delete(n))
+                    counts.rotated += 1
 
 
 def erase_stored_file(stored: StoredFile) -> None:

@@ -112,8 +112,9 @@ def head_of_body(body) -> str:
 
 
 def _image_data_uri(stored_file) -> str:
-    with stored_file.file.open("rb") as handle:
-        data = handle.read()
+    from madoguchi.files.services import read_stored
+
+    data = read_stored(stored_file)
     return f"data:{stored_file.content_type};base64,{base64.b64encode(data).decode()}"
 
 
@@ -122,7 +123,7 @@ def answer_fields(
 ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """The answers as {field id: {label, value}} shown as on the staff page, and the
     uploaded images as data URIs by field id."""
-    from madoguchi.catalogue.fieldtypes import FIELD_TYPES, DisplayContext, localized
+    from madoguchi.catalogue.fieldtypes import DisplayContext, field_type, localized
 
     definition = application.procedure_version.spec
     context = DisplayContext(date_style="wareki", reveal_sensitive=False)
@@ -138,9 +139,7 @@ def answer_fields(
                     "value": "",
                     "group_items": [
                         {
-                            sub["id"]: FIELD_TYPES[sub["type"]].display(
-                                sub, item.get(sub["id"]), context
-                            )
+                            sub["id"]: field_type(sub).display(sub, item.get(sub["id"]), context)
                             for sub in spec["fields"]
                             if sub["type"] not in ("notice", "file", "group")
                         }
@@ -152,7 +151,7 @@ def answer_fields(
             if want_images:
                 found.update(_first_image(application, field_id, value))
             continue
-        shown = FIELD_TYPES[spec["type"]].display(spec, value, context)
+        shown = field_type(spec).display(spec, value, context)
         entry: dict[str, Any] = {"label": localized(spec, "label"), "value": shown}
         if spec["type"] == "name" and isinstance(value, dict):
             entry["name"] = f"{value.get('family', '')}　{value.get('given', '')}".strip()
@@ -325,7 +324,7 @@ def application_for_signing(application, *, demo: bool) -> bytes:
         }
     )
     context["sections"] = definition.display_rows(
-        application.answers, DisplayContext(date_style="wareki")
+        application.answers, DisplayContext(date_style="wareki", reveal_sensitive=True)
     )
     with translation.override("ja"):
         html = render_to_string("issuance/documents/application-for-signing.html", context)

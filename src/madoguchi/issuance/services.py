@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi.catalogue.fieldtypes import unseal
 from madoguchi.counter import hooks
 from madoguchi.ledger.services import record_event
 from madoguchi.notifications.services import queue_email
@@ -73,7 +74,7 @@ def validity_end(deliverable: dict[str, Any], answers: dict[str, Any], issued_on
     procedure's `years`/`months` from the issue date, else none."""
     validity = deliverable.get("validity") or {}
     for rule in validity.get("until", []):
-        value = answers.get(rule.get("field"))
+        value = unseal(answers.get(rule.get("field")))  # a date may be a sensitive answer
         if isinstance(value, str):
             try:
                 return _add_months(dt.date.fromisoformat(value), int(rule.get("months", 0)))

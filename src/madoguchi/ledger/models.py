@@ -192,6 +192,7 @@ class AccessWhat(models.TextChoices):
     ATTACHMENT = "attachment", _("添付ファイル")
     PROFILE = "profile", _("登録情報")
     MY_NUMBER = "my_number", _("マイナンバー（個人番号）")
+    SPECIAL = "special", _("要配慮個人情報（健康・障がい等）")
     EXPORT = "export", _("一覧の書き出し")
     DOCUMENT = "document", _("交付文書")
     RECORD = "record", _("保存文書（原本）")

@@ -167,6 +167,12 @@ def _check_access(what: str, purpose: str) -> None:
             "Choose the purpose from the list.",
             "invalid_purpose",
         )
+    if what == AccessWhat.SPECIAL and not purpose:
+        raise AccessLogError(
+            "要配慮個人情報を表示するには利用目的を選んでください。",
+            "Viewing special personal data requires a purpose.",
+            "purpose_required",
+        )
     if what == AccessWhat.MY_NUMBER and not purpose:
         raise AccessLogError(
             "マイナンバーを表示するには利用目的を選んでください。",

@@ -126,6 +126,9 @@ class Role(models.TextChoices):
     RECORDS_OFFICER = "records_officer", _("文書管理担当")
     PROCEDURE_AUTHOR = "procedure_author", _("手続作成担当")
     ADMINISTRATOR = "administrator", _("システム管理者")
+    # 番号法 asks that only designated staff handle 個人番号 (事務取扱担当者); the same
+    # designation covers 要配慮個人情報 (health, disability) in applications.
+    PERSONAL_DATA_HANDLER = "personal_data_handler", _("特定個人情報等取扱担当者")
 
 
 class StaffMembership(models.Model):

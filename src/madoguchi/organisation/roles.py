@@ -24,6 +24,8 @@ DECIDE = "approvals.decide"
 MANAGE_RECORDS = "records.manage"
 MANAGE_PROCEDURES = "procedures.manage"
 MANAGE_ORGANISATION = "organisation.manage"
+# Seeing a My Number in clear, or an answer or attachment a procedure marks `sensitive`.
+VIEW_SPECIAL_PERSONAL_DATA = "personal_data.view_special"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ ROLES: dict[str, RoleSpec] = {
         RoleSpec(Role.RECORDS_OFFICER, BODY, frozenset({MANAGE_RECORDS}), "Records officer"),
         RoleSpec(Role.PROCEDURE_AUTHOR, BODY, frozenset({MANAGE_PROCEDURES}), "Procedure author"),
         RoleSpec(Role.ADMINISTRATOR, BODY, frozenset({MANAGE_ORGANISATION}), "Administrator"),
+        RoleSpec(
+            Role.PERSONAL_DATA_HANDLER,
+            UNIT,
+            frozenset({VIEW_SPECIAL_PERSONAL_DATA}),
+            "Special personal data handler",
+        ),
     )
 }
 

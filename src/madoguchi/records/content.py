@@ -26,8 +26,9 @@ def stored_file_content(digest: str):
     if stored is not None:
         if not stored.file:
             return DISPOSED
-        with stored.file.open("rb") as handle:
-            return handle.read()
+        from madoguchi.files.services import read_stored
+
+        return read_stored(stored)
     document = (
         apps.get_model("issuance", "IssuedDocument").objects.filter(pdf_sha256=digest).first()
     )

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi.files.services import open_stored
 from madoguchi.ledger import selectors as ledger_selectors
 from madoguchi.ledger.services import record_event
 
@@ -171,7 +172,7 @@ def _copy_attachment(item: dict, target: Path) -> bool:
     handle = None
     if stored_file:
         stored = apps.get_model("files", "StoredFile").objects.filter(pk=stored_file).first()
-        handle = stored.file.open("rb") if stored is not None and stored.file else None
+        handle = open_stored(stored) if stored is not None and stored.file else None
     elif issued:
         document = apps.get_model("issuance", "IssuedDocument").objects.filter(pk=issued).first()
         handle = document.pdf.open("rb") if document is not None and document.pdf else None

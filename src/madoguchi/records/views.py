@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
+from madoguchi.files.services import open_stored
 from madoguchi.ledger import selectors as ledger_selectors
 from madoguchi.ledger.models import AccessPurpose
 from madoguchi.organisation.selectors import body_by_code, is_staff_member
@@ -387,7 +388,7 @@ def record_file(request: HttpRequest, pk, sha256: str) -> FileResponse:
         stored = (
             apps.get_model("files", "StoredFile").objects.filter(pk=item["stored_file"]).first()
         )
-        handle = stored.file.open("rb") if stored is not None and stored.file else None
+        handle = open_stored(stored) if stored is not None and stored.file else None
     elif item.get("issued_document"):
         document = (
             apps.get_model("issuance", "IssuedDocument")

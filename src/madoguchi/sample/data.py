@@ -142,8 +142,8 @@ STAFF = [
         "992011",
         "kodomo-katei",
         "staff",
-        ["case_worker"],
-        "あおば市 こども家庭課 担当職員",
+        ["case_worker", "personal_data_handler"],
+        "あおば市 こども家庭課 担当職員（特定個人情報等取扱担当者）",
     ),
     (
         "kankyo.tanto@aoba.example.jp",
@@ -187,8 +187,8 @@ STAFF = [
         "990001",
         "shogai-fukushi",
         "staff",
-        ["case_worker"],
-        "さくら県 障害福祉課 担当職員",
+        ["case_worker", "personal_data_handler"],
+        "さくら県 障害福祉課 担当職員（特定個人情報等取扱担当者）",
     ),
     (
         "koko.tanto@sakura.example.jp",
