@@ -237,6 +237,8 @@ def prepare(count: int) -> dict:
         "procedure": procedure.pk,
         "name": str(procedure),
         "password_check_ms": {"wall": wall, "cpu": cpu},
+        # "argon2$argon2id$v=19$m=19456,t=2,p=1$salt$hash": the variant and its parameters.
+        "password_hash": " ".join(hashed.split("$")[1:4]),
     }
 
 
@@ -830,7 +832,8 @@ def report(result: dict) -> str:
         "log-in), the failed-log-in limits are unchanged.",
         f"- {result['residents']} residents created beforehand (e-mail verified, one password "
         "hashed once with Argon2); applicant n is spike-n@example.jp, each used once. One "
-        "password check (Django's Argon2id: 100 MiB, 2 passes, memory-hard on purpose) took "
+        f"password check ({result.get('password_hash', 'Argon2id')}, memory-hard on purpose; "
+        "decision 0023) took "
         f"{result['password_check_ms']['cpu']:.0f} ms of CPU "
         f"({result['password_check_ms']['wall']:.0f} ms of wall time) in this run, outside the "
         "server: the log-in POST pays it, and it alone limits the log-ins a core can do.",

@@ -78,16 +78,28 @@ def test_the_validators_only_ever_refuse_with_a_message(password):
 
 
 def test_argon2_is_the_first_hasher_in_production_and_old_hashes_are_upgraded():
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
     from madoguchi.settings import security
 
-    assert security.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert security.PASSWORD_HASHERS[0] == "madoguchi.identity.hashers.OwaspArgon2PasswordHasher"
     with override_settings(PASSWORD_HASHERS=security.PASSWORD_HASHERS):
         encoded = make_password(GOOD)
-        assert encoded.startswith("argon2$argon2id$")
+        # Argon2id, 19 MiB, 2 passes, 1 lane (OWASP's first configuration).
+        assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
         old = make_password(GOOD, hasher="pbkdf2_sha256")
         upgraded = []
         assert check_password(GOOD, old, setter=lambda raw: upgraded.append(make_password(raw)))
-        assert upgraded and upgraded[0].startswith("argon2$")
+        assert upgraded and upgraded[0].startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+        # A hash with Django's parameters (an account from before) is accepted and rehashed.
+        django_default = Argon2PasswordHasher().encode(GOOD, Argon2PasswordHasher().salt())
+        assert "m=102400,t=2,p=8" in django_default
+        rehashed = []
+        assert check_password(
+            GOOD, django_default, setter=lambda raw: rehashed.append(make_password(raw))
+        )
+        assert rehashed and "m=19456,t=2,p=1" in rehashed[0]
+        assert not check_password("wrong " + GOOD, encoded)
 
 
 def _mail_link(body: str, path: str) -> str:

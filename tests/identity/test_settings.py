@@ -47,7 +47,7 @@ def _run(tmp_path, **variables) -> subprocess.CompletedProcess:
 
 def test_production_identity_settings(tmp_path):
     values = loaded(_run(tmp_path, **PRODUCTION))
-    assert values["HASHER"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert values["HASHER"] == "madoguchi.identity.hashers.OwaspArgon2PasswordHasher"
     assert values["WEBAUTHN_INSECURE"] is False
     assert values["STAFF_MFA"] is True and values["MIN_LENGTH"] == 15
     assert values["PROVIDERS"] == []

@@ -51,10 +51,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Argon2id (memory-hard) for new and changed passwords; PBKDF2 hashes from before are
-# still accepted and upgraded to Argon2 at the next log-in.
+# Argon2id (memory-hard) for new and changed passwords, with OWASP's parameters (decision
+# 0023); Argon2 hashes with other parameters and PBKDF2 hashes from before are still
+# accepted and rehashed at the next log-in.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "madoguchi.identity.hashers.OwaspArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
