@@ -1049,6 +1049,7 @@ def run(args: argparse.Namespace) -> int:
     result.update(
         residents=prepared["residents"],
         password_check_ms=prepared["password_check_ms"],
+        password_hash=prepared.get("password_hash", "Argon2id"),
         postgres=postgres_version,
         gunicorn_cmd=shlex.join(["gunicorn", *gunicorn_args]),
         gunicorn=gunicorn.__version__,
