@@ -74,10 +74,48 @@ def test_a_replayed_code_is_refused(hanako_card):
     client.logout()
     # The same response again: its state was used up.
     refused(client.get(path_of(back)), "ログインの手続きが見つからないか")
-    # The old code under a new, valid state: the provider refuses the used code.
+    # The old code under a new, valid state: refused (that state's PKCE verifier is not the
+    # code's; the reuse of a code with its own verifier is the next test).
     fresh = parse_qs(urlsplit(start(client, "card")).query)["state"][0]
     replay = with_query(back, state=fresh)
     refused(client.get(path_of(replay)), "ログイン先のサービスがこのログインを受け付けませんでした")
+
+
+def test_a_used_code_is_refused_by_the_provider_even_with_its_own_verifier(hanako_card, caplog):
+    """The code of a completed log-in, replayed under a fresh state that carries the first
+    flow's PKCE verifier and nonce: only the provider's single use of codes stops it."""
+    # First, that carrying a flow's verifier and nonce over to another state is enough for
+    # an unused code to be accepted: so the refusal below is the code's reuse.
+    control = Client()
+    unused = start(control, "card")
+    unused_state = parse_qs(urlsplit(unused).query)["state"][0]
+    carried = dict(control.session["madoguchi_oidc_flows"][unused_state])
+    unused_back = log_in_at_provider(unused, "card-hanako")
+    other = parse_qs(urlsplit(start(control, "card")).query)["state"][0]
+    session = control.session
+    flows = session["madoguchi_oidc_flows"]
+    flows[other] = {**flows[other], "verifier": carried["verifier"], "nonce": carried["nonce"]}
+    session["madoguchi_oidc_flows"] = flows
+    session.save()
+    assert control.get(path_of(with_query(unused_back, state=other))).status_code == 302
+    assert "_auth_user_id" in control.session  # logged in
+    client = Client()
+    authorization = start(client, "card")
+    state = parse_qs(urlsplit(authorization).query)["state"][0]
+    first = dict(client.session["madoguchi_oidc_flows"][state])
+    back = log_in_at_provider(authorization, "card-hanako")
+    assert client.get(path_of(back)).status_code == 302
+    client.logout()
+    fresh = parse_qs(urlsplit(start(client, "card")).query)["state"][0]
+    session = client.session
+    flows = session["madoguchi_oidc_flows"]
+    flows[fresh] = {**flows[fresh], "verifier": first["verifier"], "nonce": first["nonce"]}
+    session["madoguchi_oidc_flows"] = flows
+    session.save()
+    caplog.clear()
+    replay = with_query(back, state=fresh)
+    refused(client.get(path_of(replay)), "ログイン先のサービスがこのログインを受け付けませんでした")
+    assert "invalid_grant" in caplog.text
 
 
 def test_a_wrong_nonce_is_refused(hanako_card):

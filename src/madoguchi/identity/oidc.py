@@ -255,6 +255,9 @@ def complete(p: ProviderConfig, flow: dict[str, Any], params: dict[str, str]) ->
         raise _unavailable() from None
     except OAuthError as exc:
         # invalid_grant: a code used twice, expired, or not ours (PKCE mismatch).
+        logger.warning(
+            "OpenID Connect token request at %s refused: %s", p.name, str(exc.error)[:80]
+        )
         raise OidcError(
             "code_refused",
             "ログイン先のサービスがこのログインを受け付けませんでした（時間が経ちすぎたか、"
