@@ -2,6 +2,7 @@ from django.conf import settings
 from django.urls import include, path
 
 from madoguchi.api import api
+from madoguchi.identity import views as identity_views
 
 handler400 = "madoguchi.core.views.bad_request"
 handler403 = "madoguchi.core.views.permission_denied"
@@ -16,6 +17,9 @@ urlpatterns = [
     path("", include("madoguchi.payments.urls")),
     path("", include("madoguchi.appointments.urls")),
     path("", include("madoguchi.issuance.urls")),
+    # Before allauth's: its password re-authentication, refused to people with a second
+    # factor (identity.views.password_reauthenticate).
+    path("account/reauthenticate/", identity_views.password_reauthenticate),
     path("account/", include("allauth.urls")),
     path("account/", include("madoguchi.identity.urls")),
     path("account/access-log/", include("madoguchi.ledger.account_urls")),

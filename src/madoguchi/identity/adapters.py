@@ -14,12 +14,16 @@ class AccountAdapter(DefaultAccountAdapter):
         return True
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
-        # allauth asks again right after a log-in; a log-in a minute ago is proof enough.
-        from .services import recently_authenticated
+        # allauth asks again right after a log-in; a log-in a minute ago is proof enough,
+        # but for a person with a second factor (all staff) only one that used it, as for
+        # our own sensitive actions (services.require_recent_auth).
+        from .services import had_second_factor_at_log_in, recently_authenticated
 
         request = context.request
-        if request is not None and recently_authenticated(request):
-            return False
+        if request is not None and request.user.is_authenticated:
+            strong = had_second_factor_at_log_in(request)
+            if recently_authenticated(request, second_factor=strong):
+                return False
         return super().is_reauthentication_required(app=app, **kwargs)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:

@@ -254,6 +254,26 @@ def authentication_records(request) -> list[dict]:
     return get_authentication_records(request, user)
 
 
+def had_second_factor_at_log_in(request) -> bool:
+    """Whether the person already had a second factor when they last proved who they are.
+    One enrolled since (a resident adding their first passkey, then shown their recovery
+    codes) could not have been used then, and the password stays proof enough for a while."""
+    from allauth.mfa.models import Authenticator
+
+    records = authentication_records(request)
+    if not records:
+        return has_second_factor(request.user)
+    last = max(float(record.get("at", 0)) for record in records)
+    first_factor = (
+        Authenticator.objects.filter(user=request.user)
+        .exclude(type=Authenticator.Type.RECOVERY_CODES)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return first_factor is not None and first_factor.timestamp() <= last
+
+
 def record_authentication(request, user: User, method: str, **details) -> None:
     from allauth.account.internal.flows.login import record_authentication as record
 

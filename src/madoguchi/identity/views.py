@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
@@ -172,6 +172,24 @@ def unlink(request: HttpRequest, link_id: int) -> HttpResponse:
     except services.IdentityError as exc:
         messages.error(request, exc.ja)
     return redirect("identity:account")
+
+
+@login_required
+def password_reauthenticate(request: HttpRequest) -> HttpResponse:
+    """allauth's password form for proving again who one is, closed to people with a
+    second factor: they are sent to confirm with it (allauth's own pages would otherwise
+    accept the password alone before changing their passkeys or codes)."""
+    from allauth.account.views import reauthenticate as allauth_reauthenticate
+
+    if request.user.is_authenticated and services.has_second_factor(request.user):
+        target = reverse("mfa_reauthenticate")
+        next_url = request.GET.get("next") or request.POST.get("next")
+        if next_url and url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target += "?" + urlencode({"next": next_url})
+        return redirect(target)
+    return allauth_reauthenticate(request)
 
 
 @login_required
