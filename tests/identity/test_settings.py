@@ -54,6 +54,12 @@ def test_production_identity_settings(tmp_path):
     assert values["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
 
 
+def test_staff_mfa_cannot_be_switched_off_in_production(tmp_path):
+    refused(_run(tmp_path, **PRODUCTION, MADOGUCHI_STAFF_MFA_REQUIRED="0"), "DEBUG on")
+    development = loaded(_run(tmp_path, DEBUG="1", MADOGUCHI_STAFF_MFA_REQUIRED="0"))
+    assert development["STAFF_MFA"] is False
+
+
 def test_a_configured_provider_is_checked_at_start(tmp_path):
     key = tmp_path / "card.pem"
     from .oidc import CLIENT_KEY_PEM

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from madoguchi.identity.oidc_config import from_environment
 
 from .core import DEBUG
@@ -62,6 +64,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 USERSESSIONS_TRACK_ACTIVITY = False
 
 MADOGUCHI_STAFF_MFA_REQUIRED = env_bool("MADOGUCHI_STAFF_MFA_REQUIRED", True)
+if not DEBUG and not MADOGUCHI_STAFF_MFA_REQUIRED:
+    # Only for development: a production staff side without a second factor is refused.
+    raise ImproperlyConfigured(
+        "MADOGUCHI_STAFF_MFA_REQUIRED=0 is allowed only with DEBUG on: staff must use a "
+        "second factor (docs/configuration.md)."
+    )
 # Minutes without a request after which a session ends; staff sessions end sooner.
 MADOGUCHI_STAFF_IDLE_MINUTES = env_int("MADOGUCHI_STAFF_IDLE_MINUTES", 30)
 MADOGUCHI_RESIDENT_IDLE_MINUTES = env_int("MADOGUCHI_RESIDENT_IDLE_MINUTES", 120)
