@@ -231,3 +231,12 @@ def test_staff_accounts_are_not_deleted_by_their_holder(kankyo_staff):
     assert "所属の管理者が" in client.get(reverse("identity:delete_account")).content.decode()
     client.post(reverse("identity:delete_account"), {"confirm": "yes"})
     assert User.objects.get(pk=kankyo_staff.pk).is_active
+
+
+def test_log_out_is_a_post_only(hanako):
+    """A link or an image on another site cannot log a person out (GET shows a form)."""
+    client = login(hanako, level=levels.ACCOUNT)
+    page = client.get(reverse("account_logout"))
+    assert page.status_code == 200 and "_auth_user_id" in client.session
+    assert client.post(reverse("account_logout")).status_code == 302
+    assert "_auth_user_id" not in client.session
