@@ -414,8 +414,10 @@ import hashlib, json, sys, django
 django.setup()
 from django.db.models import Count
 from madoguchi.catalogue.selectors import procedure_by_identifier
+from madoguchi.catalogue.fieldtypes import unseal
 from madoguchi.counter.models import Application, ApplicationFile
 from madoguchi.files.models import StoredFile
+from madoguchi.files.services import read_stored
 from madoguchi.issuance.models import IssuedDocument
 from madoguchi.ledger.check import check_database
 from madoguchi.ledger.models import Event, PendingEvent
@@ -441,7 +443,8 @@ for r in records:
     for name, value in r["answers"].items():
         if name == "evidence_files":
             continue
-        stored = a.answers.get(name)
+        # Sensitive answers rest sealed (decision 0022): compared in clear.
+        stored = unseal(a.answers.get(name))
         if name == "contact_phone" and phone(stored) == phone(value):
             continue
         if stored != value:
@@ -450,8 +453,10 @@ for r in records:
     if [str(link.stored_file_id) for link in links] != [r["file_id"]]:
         problems.append(f"{r['receipt_number']}: files {[str(l.stored_file_id) for l in links]}")
     for link in links:
-        with link.stored_file.file.open("rb") as handle:
-            digest = hashlib.sha256(handle.read()).hexdigest()
+        # The evidence is a sensitive field's: stored encrypted, its content as uploaded.
+        if not link.stored_file.encrypted:
+            problems.append(f"{r['receipt_number']}: evidence stored in clear")
+        digest = hashlib.sha256(read_stored(link.stored_file)).hexdigest()
         if digest != r["file_sha256"] or link.stored_file.sha256 != r["file_sha256"]:
             problems.append(f"{r['receipt_number']}: file hash differs")
 

@@ -577,7 +577,8 @@ def git_revision() -> str:
 
 def invocation() -> str:
     if os.environ.get("MAKELEVEL") and len(sys.argv) == 1:
-        return "make bench"
+        # `make faults` runs bench/faults.py; `make bench` every other script.
+        return "make faults" if Path(sys.argv[0]).name == "faults.py" else "make bench"
     python = Path(sys.executable)
     with contextlib.suppress(ValueError):
         python = python.relative_to(ROOT)
