@@ -57,3 +57,26 @@ def test_an_application_not_approved_gets_no_document(hanako):
     application = submitted("990001", "omoiyari-parking", parking_answers(hanako), hanako)
     with pytest.raises(services.IssuanceError):
         services.schedule_issuance(application_id=application.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rendering_and_signing_wait_for_the_worker_not_the_request(hanako, settings):
+    """With the production task backend, scheduling only writes the document row and a task
+    row in the decision's transaction; the PDF is made by `db_worker`, another process."""
+    from django.core.management import call_command
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    application = approved_parking(hanako)
+    with transaction.atomic():
+        document = services.schedule_issuance(application_id=application.pk)
+    document.refresh_from_db()
+    assert document.state == DocumentState.PENDING and not document.pdf
+    queued = DBTaskResult.objects.get(task_path="madoguchi.issuance.tasks.issue_document_task")
+    assert queued.args_kwargs["args"] == [str(document.pk)] and queued.status == "READY"
+    call_command("db_worker", "--batch", "--no-startup-delay")
+    document.refresh_from_db()
+    assert document.state == DocumentState.ISSUED and document.pdf
+    queued.refresh_from_db()
+    assert queued.status == "SUCCESSFUL"

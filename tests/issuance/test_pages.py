@@ -245,6 +245,7 @@ def test_revocation_needs_a_reason_and_keeps_what_was_typed(permit, prefecture_c
     assert permit.state == DocumentState.REVOKED
     event = Event.objects.get(event_type="document.revoked", subject_id=str(permit.pk))
     assert event.details["reason"] == "withdrawn"
+    assert event.content_sha256 == permit.pdf_sha256  # the revoked PDF's hash
     assert "不正使用" not in json.dumps(event.details, ensure_ascii=False)
     public = Client().get(f"/verify/{permit.pk}/").content.decode()
     assert "失効" in public and "不正使用" not in public
@@ -262,3 +263,62 @@ def test_staff_of_another_body_see_nothing(permit, kankyo_staff):
 
 def test_residents_cannot_use_staff_pages(permit, hanako_client):
     assert hanako_client.get(f"/staff/documents/{permit.pk}/").status_code == 404
+
+
+def test_the_page_shows_the_issue_date_the_signer_and_the_inclusion_proof(permit, permit_bytes):
+    from django.utils import timezone
+
+    from madoguchi.issuance import selectors
+    from madoguchi.ledger.services import sequence_now
+
+    sequence_now()
+    evidence = selectors.ledger_evidence(permit)
+    body = _upload(Client(), permit_bytes).content.decode()
+    issued = timezone.localtime(permit.issued_at)
+    assert "交付日時" in body and f"{issued.year}年{issued.month}月{issued.day}日" in body
+    assert "署名者" in body and permit.body.name in body
+    assert f"最新のチェックポイント（{evidence['checkpoint']['size']}件）への包含証明" in body
+    assert evidence["leaf_hash"] in body and evidence["checkpoint"]["root_hash"] in body
+    for node in evidence["inclusion_proof"]:
+        assert node in body
+
+
+def _unsigned(permit) -> bytes:
+    from madoguchi.issuance import rendering
+
+    return rendering.render_document(permit, demo=True)
+
+
+def _signed_by_another_body(permit) -> bytes:
+    from madoguchi.issuance import keys, rendering
+    from madoguchi.issuance.signing import sign_pdf
+
+    loaded = keys.signer_for("992011", "あおば市")
+    return sign_pdf(rendering.render_document(permit, demo=True), loaded, keys.load_config()).data
+
+
+@pytest.mark.parametrize(
+    ("make", "verdict", "text"),
+    [
+        (_unsigned, "unsigned", "電子署名がありません。"),
+        (
+            _signed_by_another_body,
+            "other_key",
+            "この文書番号の交付文書とは別の鍵で署名されています。",
+        ),
+    ],
+    ids=["unsigned", "another-bodys-key"],
+)
+def test_unsigned_and_other_key_files_over_http(permit, make, verdict, text):
+    """The same verdicts as the verifier's own tests, through the page and the API."""
+    from madoguchi.issuance import verification
+
+    data = make(permit)
+    assert verification.verify_pdf(data).verdict == verdict
+    page = _upload(Client(), data)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "この文書は本物です" not in body and text in body
+    api = Client().post("/api/documents/verify", {"file": SimpleUploadedFile("a.pdf", data)})
+    assert api.status_code == 200
+    assert api.json()["verdict"] == verdict and api.json()["valid"] is False

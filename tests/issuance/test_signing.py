@@ -260,3 +260,16 @@ def test_rendering_without_the_fonts_fails_clearly(settings, tmp_path):
     settings.MADOGUCHI_FONT_GOTHIC = str(tmp_path / "missing.ttf")
     with pytest.raises(fonts.FontsMissing, match="fonts-morisawa-bizud-gothic"):
         fonts.check_fonts()
+
+
+def test_the_demo_ca_and_signer_are_marked_as_not_for_production(sample):
+    """Whoever inspects a document signed in the sample sees in the certificates that it is
+    a demo: the organisational unit and the names say so."""
+    from madoguchi.issuance import keys
+
+    loaded = keys.signer_for("990001", "さくら県")
+    subject = loaded.certificate.subject.human_friendly
+    issuer = loaded.certificate.issuer.human_friendly
+    assert "DEMO - NOT FOR PRODUCTION" in subject and "見本" in subject
+    assert "DEMO - NOT FOR PRODUCTION" in issuer and "本番使用不可" in issuer
+    assert any(c.subject == loaded.certificate.issuer for c in loaded.chain)  # the demo CA

@@ -125,6 +125,39 @@ def test_the_permit_card_is_card_sized_on_an_a4_page(permit):
     assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info)
     text = pdftext(permit.pdf.open("rb").read())
     assert permit.number in text and "有効期限" in text
+    # The card itself: from its title at the top to the issuer's line at the bottom, and to
+    # the symbol at the right, it spans a 148 × 105 mm card, not the A4 page.
+    words = _words(permit.pdf.open("rb").read())
+    title = next(w for w in words if w["text"].startswith("おもいやり駐車場利用証"))
+    issuer = next(w for w in words if w["text"] == f"{permit.body.name}知事")
+    on_card = [
+        w for w in words if title["yMin"] - 1 <= w["yMin"] and w["yMax"] <= issuer["yMax"] + 1
+    ]
+    right = max(w["xMax"] for w in on_card)
+    height_mm = (issuer["yMax"] - title["yMin"]) * 25.4 / 72
+    width_mm = (right - title["xMin"]) * 25.4 / 72
+    assert 80 < height_mm < 105, height_mm
+    assert 110 < width_mm < 148, width_mm
+
+
+def _words(data: bytes) -> list[dict]:
+    """Each word of the first page with its box in points (pdftotext -bbox)."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        html = subprocess.run(
+            ["pdftotext", "-bbox", "-f", "1", "-l", "1", "-enc", "UTF-8", handle.name, "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    pattern = (
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    )
+    return [
+        {"xMin": float(a), "yMin": float(b), "xMax": float(c), "yMax": float(d), "text": text}
+        for a, b, c, d, text in re.findall(pattern, html)
+    ]
 
 
 def test_the_exam_admission_ticket_carries_the_photo(hanako, django_capture_on_commit_callbacks):
@@ -172,6 +205,11 @@ def test_every_template_renders(template, hanako, django_capture_on_commit_callb
     assert document.number in text
     assert "見本" in text  # the demo key's documents say so on their face
     assert str(document.pk) in text
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        info = subprocess.run(["pdfinfo", handle.name], capture_output=True, text=True).stdout
+    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info), info  # every one A4
 
 
 def test_the_printed_qr_code_reads_as_the_verification_url(permit, tmp_path):

@@ -28,3 +28,7 @@ def test_the_document_page_links_its_ledger_entries(
     assert "台帳の記録" in page and "台帳の第" in page and "包含証明（JSON）" in page
     record = Record.objects.get(kind="issued_document", object_id=str(document.pk))
     assert record.original_sha256 == document.pdf_sha256
+    # Filed with the procedure's retention class (おもいやり駐車場: 5年).
+    definition = document.application.procedure_version.definition
+    assert definition["retention_class"] == "5年"
+    assert record.file.retention_class == "5年"
