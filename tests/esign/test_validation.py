@@ -148,6 +148,23 @@ def test_any_bytes_get_a_verdict_never_an_exception(trusted, data):
     assert verdict.status in ("invalid", "indeterminate")
 
 
+@pytest.mark.parametrize("occurrence", [0, 1, 2])
+def test_a_damaged_certificate_name_is_a_verdict_not_an_error(trusted, occurrence):
+    """Found by the property below: ス (E3 82 B9) turned into ₹ (E2 82 B9), a code point
+    that RFC 4518's string preparation (Unicode 3.2) does not know, in a name asn1crypto
+    compares lazily."""
+    der = bytearray(trusted["signer"].sign_detached(CONTENT))
+    marker = "テスト".encode()
+    positions = [i for i in range(len(der)) if der.startswith(marker, i)]
+    assert len(positions) > occurrence, positions
+    der[positions[occurrence] + 3] ^= 0x01
+    verdict = validation.verify(bytes(der), CONTENT)
+    # A verdict, never an exception; a name in a part nothing relies on (the copy of the
+    # CA's certificate, the anchor being configured) may leave the signature valid.
+    assert verdict.status in ("valid", "invalid", "indeterminate")
+    assert verdict.message or verdict.status == "valid"
+
+
 @hypothesis_settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -205,12 +205,12 @@ def check_certificate(
         ValidationError,
     )
 
-    validator = CertificateValidator(
-        certificate,
-        intermediate_certs=others,
-        validation_context=trust.validation_context(moment),
-    )
     try:
+        validator = CertificateValidator(
+            certificate,
+            intermediate_certs=others,
+            validation_context=trust.validation_context(moment),
+        )
         outside_event_loop(asyncio.run, validator.async_validate_path())
     except RevokedError as exc:
         verdict.status, verdict.reason = INVALID, "revoked"
@@ -231,6 +231,10 @@ def check_certificate(
         else:
             verdict.status, verdict.reason = INDETERMINATE, "chain"
     except (PathValidationError, ValidationError):
+        verdict.status, verdict.reason = INDETERMINATE, "chain"
+    except (ValueError, TypeError, KeyError):
+        # A certificate of the set that cannot be read (a damaged name, asn1crypto parsing
+        # lazily): no path can be checked.
         verdict.status, verdict.reason = INDETERMINATE, "chain"
     else:
         verdict.status, verdict.reason = VALID, ""
@@ -297,12 +301,14 @@ def verify_detached_cms(signature: bytes, content: bytes) -> Verdict:
         return verdict
     try:
         signed_data = parse_cms(signature)
+        # asn1crypto parses lazily: a damaged certificate name (an unassigned code point)
+        # raises only when it is compared or shown.
+        certificate = _signer_certificate(signed_data)
+        if certificate is None:
+            return verdict
+        _describe(verdict, certificate)
     except Exception:
         return verdict
-    certificate = _signer_certificate(signed_data)
-    if certificate is None:
-        return verdict
-    _describe(verdict, certificate)
     encapsulated = signed_data["encap_content_info"]["content"]
     if encapsulated.native is not None and bytes(encapsulated.native) != content:
         # An attached signature over something else than this application.
