@@ -270,12 +270,11 @@ def _detail_context(request: HttpRequest, application, *, form=None, errors=None
                 "field": definition.fields.get(link.field_id, {}).get("label", link.field_id),
                 "is_image": link.stored_file.content_type.startswith("image/"),
                 "is_pdf": link.stored_file.content_type == "application/pdf",
-                "sensitive": bool(definition.fields.get(link.field_id, {}).get("sensitive")),
-                "pages": []
-                if definition.fields.get(link.field_id, {}).get("sensitive")
-                else previews.page_numbers(link.stored_file),
+                "sensitive": sensitive,
+                "pages": [] if sensitive else previews.page_numbers(link.stored_file),
             }
             for link in files
+            for sensitive in [_is_sensitive_file(application, link)]
         ],
         "may_process": may_process,
         "may_decide": may_decide,
@@ -314,12 +313,14 @@ def _detail_context(request: HttpRequest, application, *, form=None, errors=None
         "assisted": getattr(application, "assisted_entry", None)
         if application.channel == "counter"
         else None,
-        "my_numbers": [
+        # Answers shown in clear one at a time, with a purpose: My Numbers, then the
+        # answers the procedure marks sensitive (one form, one view for both).
+        "revealable": [
             (field_id, spec.get("label", field_id))
             for field_id, spec in definition.fields.items()
             if spec["type"] == "my_number" and application.answers.get(field_id)
-        ],
-        "sensitive_answers": [
+        ]
+        + [
             (field_id, definition.fields[field_id].get("label", field_id))
             for field_id in services.sensitive_answer_ids(application)
         ],
