@@ -1,5 +1,5 @@
-"""schemathesis against /api/openapi.json, in-process through the WSGI application, with a
-resident's bearer token: no 5xx for any generated request, and every response as the
+"""schemathesis against /api/openapi.json, in-process through the WSGI application, with the
+bearer token of a resident, of a case worker and of the records officer: no 5xx for any generated request, and every response as the
 document says (status code, content type, headers and body schema: schemathesis's checks).
 
 Its first run found the error answers undocumented (madoguchi.api.document_errors adds
@@ -45,11 +45,17 @@ def _keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def bearer(taro) -> dict[str, str]:
-    from madoguchi.identity.models import ApiToken
+@pytest.fixture(
+    params=[
+        "taro@example.jp",  # a resident
+        "kankyo.tanto@aoba.example.jp",  # a case worker: the queue, actions, approvals
+        "bunsho@aoba.example.jp",  # the records officer: files, holds, dispositions
+    ]
+)
+def bearer(request, sample) -> dict[str, str]:
+    from madoguchi.identity.models import ApiToken, User
 
-    _token, raw = ApiToken.issue(user=taro, name="fuzz")
+    _token, raw = ApiToken.issue(user=User.objects.get(email=request.param), name="fuzz")
     return {"Authorization": f"Bearer {raw}"}
 
 
@@ -70,3 +76,17 @@ def test_no_request_makes_the_api_fail(case, bearer):
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:500]}"
     )
+
+
+def test_each_fuzzing_token_opens_its_holders_api(bearer, client):
+    """The fuzzing above means something only if its tokens are accepted: each opens an
+    operation its holder has (and not only the public ones)."""
+    owned = {"/api/applications", "/api/staff/queue", "/api/records/files"}
+    opened = {
+        url
+        for url in owned
+        if client.get(url, HTTP_AUTHORIZATION=bearer["Authorization"]).status_code == 200
+    }
+    assert opened, "the token opened none of its holder's operations"
+    without = {url for url in owned if client.get(url).status_code == 200}
+    assert not without, f"open without a token: {without}"
