@@ -17,6 +17,7 @@ The flows (docs/payments.md, decision 0018):
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -1063,28 +1064,79 @@ STATEMENT_COLUMNS = {
 }
 
 
-def parse_statement(data: bytes) -> list[StatementLine]:
-    """A bank statement as CSV: a header row naming 入金日, 金額, 振込依頼人名 (and
-    optionally 取引番号). UTF-8 (with or without BOM) or Shift_JIS/CP932, as banks export.
-    Every bad row is reported with its number; nothing is imported if any is bad."""
-    text = None
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
+def _decode_statement(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else CP932; a copy cut inside a character and a UTF-16
+    file get their own message, since 'wrong encoding' would send staff looking elsewhere."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise StatementError(
             [
                 (
                     0,
-                    "文字コードを読み取れません（UTF-8かShift_JIS）。",
-                    "Unreadable encoding (use UTF-8 or Shift_JIS).",
+                    "UTF-16 のファイルです。CSV（UTF-8 か Shift_JIS）で保存し直してください。",
+                    "The file is UTF-16: save it as CSV in UTF-8 or Shift_JIS.",
                 )
             ]
         )
-    rows = list(csv.reader(io.StringIO(text)))
+    truncated = StatementError(
+        [
+            (
+                0,
+                "ファイルが途中で切れています（最後の文字が欠けています）。",
+                "The file is cut off inside its last character.",
+            )
+        ]
+    )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            raise truncated from None
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError as exc:
+        if exc.start == len(data) - 1 and 0x81 <= data[-1] <= 0xFC:
+            raise truncated from None
+    raise StatementError(
+        [
+            (
+                0,
+                "文字コードを読み取れません（UTF-8かShift_JIS）。",
+                "Unreadable encoding (use UTF-8 or Shift_JIS).",
+            )
+        ]
+    )
+
+
+def parse_statement(data: bytes) -> list[StatementLine]:
+    """A bank statement as CSV: a header row naming 入金日, 金額, 振込依頼人名 (and
+    optionally 取引番号). UTF-8 (with or without BOM) or Shift_JIS/CP932, as banks export.
+    Every bad row is reported with its number; nothing is imported if any is bad."""
+    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        row = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise StatementError(
+            [
+                (
+                    row,
+                    "NUL文字（\\0）が含まれています。CSVファイルか確かめてください。",
+                    "The file contains a NUL character: is it a CSV file?",
+                )
+            ]
+        )
+    text = _decode_statement(data)
+    # Universal newlines: a lone CR (old Mac exports) ends a row instead of breaking csv.
+    reader = csv.reader(io.StringIO(text, newline=None))
+    try:
+        rows = list(reader)
+    except csv.Error:
+        raise StatementError(
+            [
+                (
+                    reader.line_num,
+                    'CSVとして読めません（引用符 " の対応など）。',
+                    "Not readable as CSV (unbalanced quotes?).",
+                )
+            ]
+        ) from None
     if not rows:
         raise StatementError([(0, "明細が空です。", "The file is empty.")])
     header = [cell.strip() for cell in rows[0]]
