@@ -2,7 +2,8 @@
 applications, uploads, an issued (signed) document and a sequenced ledger is backed up
 with `madoguchi backup create`, restored into a new database and a new data directory by
 `madoguchi backup restore`, and a `madoguchi` process pointed at the restore finds every
-file with its hash, the same applications and answers (My Numbers decrypted), and a ledger
+file with its hash, the same applications and answers, records that open (each of their
+files read back from storage matches its hash), fees, payments and bookings, and a ledger
 that checks and verifies offline with the published keys."""
 
 from __future__ import annotations
@@ -39,6 +40,26 @@ from madoguchi.counter.models import Application
 from madoguchi.files.models import StoredFile
 from madoguchi.issuance.models import IssuedDocument
 from madoguchi.ledger.models import Entry, Event
+from madoguchi.records.models import Record
+from madoguchi.payments.models import Fee, Payment
+from madoguchi.appointments.models import Booking
+from madoguchi.files.services import open_stored
+
+
+def opened(item):
+    # The record's file read back from storage, as the records page opens it.
+    if item.get("stored_file"):
+        handle = open_stored(StoredFile.objects.get(pk=item["stored_file"]))
+    else:
+        handle = IssuedDocument.objects.get(pk=item["issued_document"]).pdf.open("rb")
+    with handle:
+        return hashlib.sha256(handle.read()).hexdigest() == item["sha256"]
+
+
+records = {
+    str(r.pk): [r.kind, r.title, sorted(i["sha256"] for i in r.files), all(map(opened, r.files))]
+    for r in Record.objects.all()
+}
 apps = {
     str(a.pk): [a.receipt_number, a.state, hashlib.sha256(
         json.dumps(a.answers, sort_keys=True, ensure_ascii=False, default=str).encode()
@@ -49,6 +70,16 @@ print(json.dumps({
     "applications": apps,
     "files": sorted(StoredFile.objects.values_list("sha256", flat=True)),
     "documents": sorted(IssuedDocument.objects.values_list("pdf_sha256", flat=True)),
+    "records": records,
+    "fees": sorted([str(f.application_id), f.state, f.amount] for f in Fee.objects.all()),
+    "payments": sorted(
+        [str(p.pk), p.status, p.amount, p.reference_number, str(p.paid_on)]
+        for p in Payment.objects.all()
+    ),
+    "bookings": sorted(
+        [str(b.pk), b.status, b.starts_at.isoformat(), b.counter.code]
+        for b in Booking.objects.all()
+    ),
     "events": Event.objects.count(),
     "entries": Entry.objects.count(),
 }))
@@ -128,12 +159,23 @@ def test_backup_and_restore_into_a_fresh_database_and_directory(
         issuance.schedule_issuance(application_id=application.pk)
     document = IssuedDocument.objects.get(application=application)
     assert document.state == DocumentState.ISSUED, document.last_error
+    # A fee paid at the counter and one waiting for a transfer, and a booking (the sample's).
+    from madoguchi.appointments.sample import load_sample as load_appointments
+    from madoguchi.payments.sample import load_sample as load_payments
+
+    with transaction.atomic():
+        load_payments(with_applications=True)
+        load_appointments(with_applications=True)
     sequence_now()
 
     original_env = _env(connection.settings_dict["NAME"], Path(settings.DATA_DIR))
     original = _summary(original_env)
     assert len(original["applications"]) >= 2 and original["documents"] == [document.pdf_sha256]
     assert len(original["files"]) >= 2 and original["entries"] == original["events"]
+    assert len(original["payments"]) >= 2 and original["bookings"] and original["fees"]
+    kinds = {kind for kind, _title, _files, _opens in original["records"].values()}
+    assert {"application", "issued_document"} <= kinds, kinds
+    assert all(opens for *_rest, opens in original["records"].values())
 
     # The backup: one command (pg_dump -Fc, a tar of the data directory, the key files).
     backup_dir = tmp_path / "backup"
