@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 
 import pytest
@@ -54,6 +55,74 @@ def test_a_signer_from_an_unknown_ca_is_indeterminate(trusted):
 def test_an_expired_signer_is_indeterminate(trusted):
     verdict = validation.verify(trusted["expired"].sign_detached(CONTENT), CONTENT)
     assert (verdict.status, verdict.reason) == ("indeterminate", "expired")
+
+
+# --- signature timestamps (CAdES-T): the time a certificate must have been valid ---------
+
+
+@pytest.fixture(scope="module")
+def timestamp_authorities(jpki):
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    usage = [ExtendedKeyUsageOID.TIME_STAMPING]
+    return {
+        "trusted": jpki["ca"].issue("テスト 時刻認証局", extended_usage=usage),
+        "stranger": CA("勝手な時刻認証局").issue("勝手な TSA", extended_usage=usage),
+        # A certificate of the trusted CA that was not issued for timestamps.
+        "not_a_tsa": jpki["ca"].issue("テスト 時刻の権限なし"),
+    }
+
+
+def _while_valid() -> dt.datetime:
+    from .pki import NOW
+
+    return NOW - dt.timedelta(days=30)  # inside the expired signer's validity
+
+
+def test_a_trusted_timestamp_keeps_an_expired_signers_signature_valid(
+    trusted, timestamp_authorities
+):
+    signature = trusted["expired"].sign_detached_timestamped(
+        CONTENT, timestamp_authorities["trusted"], _while_valid()
+    )
+    verdict = validation.verify(signature, CONTENT)
+    assert (verdict.status, verdict.reason) == ("valid", "")
+    assert verdict.timestamp is not None
+    assert verdict.timestamp.date() == _while_valid().date()
+
+
+@pytest.mark.parametrize("authority", ["stranger", "not_a_tsa"])
+def test_a_timestamp_from_an_untrusted_authority_proves_no_time(
+    trusted, timestamp_authorities, authority
+):
+    # Anyone can sign a token saying "last month": only a trusted TSA's counts.
+    signature = trusted["expired"].sign_detached_timestamped(
+        CONTENT, timestamp_authorities[authority], _while_valid()
+    )
+    verdict = validation.verify(signature, CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "expired")
+    assert verdict.timestamp is None
+
+
+def test_a_trusted_timestamp_after_the_expiry_does_not_help(trusted, timestamp_authorities):
+    signature = trusted["expired"].sign_detached_timestamped(
+        CONTENT, timestamp_authorities["trusted"]
+    )
+    verdict = validation.verify(signature, CONTENT)
+    assert (verdict.status, verdict.reason) == ("indeterminate", "expired")
+
+
+@pytest.mark.parametrize(
+    ("authority", "expected"),
+    [("trusted", ("valid", "")), ("stranger", ("indeterminate", "expired"))],
+)
+def test_a_timestamped_signed_pdf_outlives_its_signers_certificate_only_if_trusted(
+    trusted, timestamp_authorities, tmp_path, authority, expected
+):
+    timestamper = _dummy_timestamper(timestamp_authorities[authority], _while_valid())
+    pdf = _signed_pdf(trusted["expired"], CONTENT, tmp_path, timestamper)
+    verdict = validation.verify(pdf, CONTENT)
+    assert (verdict.status, verdict.reason, verdict.kind) == (*expected, "pades")
 
 
 def test_a_signer_not_yet_valid_is_indeterminate(trusted):
@@ -183,7 +252,22 @@ def test_any_single_byte_change_of_a_valid_signature_is_not_valid(trusted, posit
 # --- PAdES ----------------------------------------------------------------------------------
 
 
-def _signed_pdf(identity, embedded: bytes | None, tmp_path) -> bytes:
+def _dummy_timestamper(authority, when):
+    from asn1crypto import keys
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    key = keys.PrivateKeyInfo.load(
+        authority.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return DummyTimeStamper(tsa_cert=authority.asn1, tsa_key=key, fixed_dt=when)
+
+
+def _signed_pdf(identity, embedded: bytes | None, tmp_path, timestamper=None) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from weasyprint import HTML, Attachment
@@ -202,7 +286,9 @@ def _signed_pdf(identity, embedded: bytes | None, tmp_path) -> bytes:
     # pyHanko runs its own event loop: not in a thread where Playwright's is running.
     out = outside_event_loop(
         signers.PdfSigner(
-            signers.PdfSignatureMetadata(field_name="Resident"), signer=signer
+            signers.PdfSignatureMetadata(field_name="Resident"),
+            signer=signer,
+            timestamper=timestamper,
         ).sign_pdf,
         IncrementalPdfFileWriter(io.BytesIO(pdf)),
     )

@@ -263,12 +263,41 @@ def _claimed_time_outside(verdict: Verdict) -> str:
     return ""
 
 
-def _from_status(verdict: Verdict, status, certificate, others) -> Verdict:
+def _timestamp_certificates(signer_info) -> list[asn1_x509.Certificate]:
+    """The certificates inside the signature timestamp token (the TSA's chain)."""
+    found: list[asn1_x509.Certificate] = []
+    for attribute in signer_info["unsigned_attrs"] or []:
+        if attribute["type"].native != "signature_time_stamp_token":
+            continue
+        for token in attribute["values"]:
+            found += _other_certificates(token["content"])
+    return found
+
+
+def trusted_timestamp(tst, signer_info) -> dt.datetime | None:
+    """The time of a signature timestamp, if it proves anything: intact, cryptographically
+    valid, and signed by a certificate issued for timestamps (extended key usage
+    timeStamping) that chains to a trust anchor and was valid, unrevoked, at that time.
+    pyHanko's `valid` is only the first two: without this, anyone's self-made TSA could
+    say "last month" for an expired certificate."""
+    if tst is None or not (tst.intact and tst.valid) or tst.timestamp is None:
+        return None
+    authority = tst.signing_cert
+    try:
+        usage = authority.extended_key_usage_value
+        if usage is None or "time_stamping" not in usage.native:
+            return None
+        check = Verdict(INVALID)
+        check_certificate(check, authority, _timestamp_certificates(signer_info), tst.timestamp)
+    except (ValueError, TypeError, KeyError):
+        return None
+    return tst.timestamp if check.ok else None
+
+
+def _from_status(verdict: Verdict, status, certificate, others, signer_info) -> Verdict:
     """The crypto from pyHanko's status, the path from our own check."""
     verdict.signing_time = status.signer_reported_dt
-    tst = status.timestamp_validity
-    if tst is not None and tst.intact and tst.valid:
-        verdict.timestamp = tst.timestamp
+    verdict.timestamp = trusted_timestamp(status.timestamp_validity, signer_info)
     if not status.intact:
         verdict.status, verdict.reason = INVALID, "digest_mismatch"
         return verdict
@@ -276,7 +305,8 @@ def _from_status(verdict: Verdict, status, certificate, others) -> Verdict:
         verdict.status, verdict.reason = INVALID, "bad_signature"
         return verdict
     check_certificate(verdict, certificate, others, _signing_moment(verdict))
-    if verdict.ok:
+    # A trusted timestamp is the proof of when; a claimed signing time only a claim.
+    if verdict.ok and verdict.timestamp is None:
         outside = _claimed_time_outside(verdict)
         if outside:
             verdict.status, verdict.reason = INDETERMINATE, outside
@@ -326,7 +356,13 @@ def verify_detached_cms(signature: bytes, content: bytes) -> Verdict:
     except Exception:
         verdict.reason = "bad_signature"
         return verdict
-    return _from_status(verdict, status, certificate, _other_certificates(signed_data))
+    return _from_status(
+        verdict,
+        status,
+        certificate,
+        _other_certificates(signed_data),
+        signed_data["signer_infos"][0],
+    )
 
 
 # --- PAdES PDF ----------------------------------------------------------------------------
@@ -374,7 +410,7 @@ def verify_signed_pdf(data: bytes, content: bytes) -> Verdict:
         verdict.reason = "bad_signature"
         return verdict
     if not (status.intact and status.valid):
-        return _from_status(verdict, status, certificate, [])
+        return _from_status(verdict, status, certificate, [], signature.signer_info)
     unchanged = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
         status.modification_level is not None
         and status.modification_level <= ModificationLevel.LTA_UPDATES
@@ -393,7 +429,13 @@ def verify_signed_pdf(data: bytes, content: bytes) -> Verdict:
     if signed != content:
         verdict.reason = "digest_mismatch"
         return verdict
-    return _from_status(verdict, status, certificate, list(signature.other_embedded_certs))
+    return _from_status(
+        verdict,
+        status,
+        certificate,
+        list(signature.other_embedded_certs),
+        signature.signer_info,
+    )
 
 
 def verify(data: bytes, content: bytes) -> Verdict:
