@@ -200,3 +200,35 @@ def test_rotation_re_encrypts_encrypted_files(settings, hanako, django_capture_o
     assert read_stored(stored) == content
     again = keyrotation.run(rotate=False)
     assert again.by_field["files.StoredFile.file (encrypted content)"].current == 1
+
+
+@pytest.mark.django_db
+def test_tokens_in_records_originals_are_counted_never_rewritten_and_keep_the_old_key(
+    settings, hanako_client, capsys
+):
+    from madoguchi.records import services as records
+
+    old = settings.MADOGUCHI_ENCRYPTION_KEYS[0]
+    from django.utils import timezone
+
+    application = _my_number_application(hanako_client, settings)
+    # Filed as if submitted (the signing step of this procedure is not what this tests).
+    Application.objects.filter(pk=application.pk).update(
+        state="submitted", submitted_at=timezone.now(), receipt_number="261202-000001"
+    )
+    application.refresh_from_db()
+    record = records.file_record(kind="application", subject=application)
+    original = bytes(record.original)
+    assert b"gAAAAA" in original  # the My Number's ciphertext, as the ledger hashes it
+
+    settings.MADOGUCHI_ENCRYPTION_KEYS = [NEW, old]
+    call_command("encryption", "rotate")
+    out = capsys.readouterr().out
+    record.refresh_from_db()
+    assert bytes(record.original) == original  # what the ledger proves is unchanged
+    assert record.original_sha256 == __import__("hashlib").sha256(original).hexdigest()
+    assert "records.Record.original" in out and "older=1 (kept as they are)" in out
+    assert "keep those keys configured" in out
+    assert "older keys may go" not in out  # the answers rotated, but the old key must stay
+    application.refresh_from_db()
+    assert _decrypts_with(application.answers["subject_my_number"]["ciphertext"], NEW)

@@ -14,6 +14,7 @@ transaction, and a run can be stopped and started again (it is idempotent).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,15 @@ class Counts:
 @dataclass
 class Report:
     by_field: dict[str, Counts] = field(default_factory=dict)
+    # Tokens inside binary columns (a record's original: the exact bytes the ledger
+    # hashes), counted but never rewritten: re-encrypting would change what is proven.
+    held: dict[str, Counts] = field(default_factory=dict)
+
+    @property
+    def held_old(self) -> int:
+        """Values only an older key opens, inside bytes that must not change: that key
+        has to stay configured while they exist."""
+        return sum(counts.old for counts in self.held.values())
 
     @property
     def total(self) -> Counts:
@@ -86,6 +96,39 @@ def candidate_fields() -> list[tuple[type[models.Model], str]]:
             if isinstance(model_field, models.JSONField | models.TextField):
                 found.append((model, model_field.attname))
     return found
+
+
+def held_fields() -> list[tuple[type[models.Model], str]]:
+    found = []
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        for model_field in model._meta.concrete_fields:
+            if isinstance(model_field, models.BinaryField):
+                found.append((model, model_field.attname))
+    return found
+
+
+# A Fernet token in text: version byte and timestamp ("gAAAAA"), then URL-safe base64.
+_TOKEN_IN_BYTES = re.compile(rb"gAAAAA[A-Za-z0-9_\-]+=*")
+
+
+def _count_held(model, name: str, keyring: _Keys, batch_size: int) -> Counts:
+    counts = Counts()
+    last = None
+    while True:
+        queryset = model._default_manager.exclude(**{f"{name}__isnull": True}).order_by("pk")
+        if last is not None:
+            queryset = queryset.filter(pk__gt=last)
+        rows = list(queryset.values_list("pk", name)[:batch_size])
+        if not rows:
+            return counts
+        for pk, value in rows:
+            counts.rows += 1
+            for token in _TOKEN_IN_BYTES.findall(bytes(value or b"")):
+                kind = keyring.classify(token.decode("ascii"))
+                setattr(counts, kind, getattr(counts, kind) + 1)
+            last = pk
 
 
 def _walk(value: Any, visit) -> tuple[Any, bool]:
@@ -165,6 +208,10 @@ def run(*, rotate: bool, batch_size: int = 200, keys: list[str] | None = None) -
         counts = rotator(keyring, rotate=rotate, batch_size=batch_size)
         if counts.rows:
             report.by_field[name] = counts
+    for model, name in held_fields():
+        counts = _count_held(model, name, keyring, batch_size)
+        if counts.current or counts.old or counts.unreadable:
+            report.held[f"{model._meta.label}.{name}"] = counts
     return report
 
 

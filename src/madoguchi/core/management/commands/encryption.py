@@ -36,12 +36,27 @@ class Command(BaseCommand):
                 f"{name:<45} current={counts.current} older={counts.old - counts.rotated} "
                 f"rotated={counts.rotated} unreadable={counts.unreadable}"
             )
+        for name, counts in sorted(report.held.items()):
+            self.stdout.write(
+                f"{name:<45} current={counts.current} older={counts.old} (kept as they are) "
+                f"unreadable={counts.unreadable}"
+            )
         total = report.total
         remaining = total.old - total.rotated
         self.stdout.write(
             f"total: {total.current + total.rotated} under the first key, {remaining} under older "
             f"keys, {total.unreadable} that no configured key opens"
         )
+        if report.held_old:
+            # A record's original is the exact bytes the ledger proves: re-encrypting them
+            # would make every proof of those records fail.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{report.held_old} value(s) inside records' originals are under older keys "
+                    "and are never re-encrypted (the ledger proves those exact bytes): keep "
+                    "those keys configured, after the first, while the records are kept."
+                )
+            )
         if action == "rotate":
             from madoguchi.ledger.services import record_event
 
@@ -52,9 +67,13 @@ class Command(BaseCommand):
                     actor_id=None,
                     subject_type="encryption_keys",
                     subject_id="field",
-                    details={"rotated": total.rotated, "unreadable": total.unreadable},
+                    details={
+                        "rotated": total.rotated,
+                        "unreadable": total.unreadable,
+                        "held_older": report.held_old,
+                    },
                 )
-            if remaining == 0 and total.unreadable == 0:
+            if remaining == 0 and total.unreadable == 0 and not report.held_old:
                 self.stdout.write(
                     self.style.SUCCESS("Every value is under the first key: older keys may go.")
                 )
