@@ -82,6 +82,21 @@ def test_with_a_tsa_the_signature_is_timestamped_and_long_term(hanako, issue, ti
     assert verification.verify_pdf(data).verdict == verification.VALID
 
 
+def test_the_verification_shows_a_timestamp_only_from_a_trusted_authority(
+    hanako, issue, timestamp_authority, settings
+):
+    document = issue(approved_parking(hanako))
+    data = document.pdf.open("rb").read()
+    shown = verification.verify_pdf(data)
+    assert shown.verdict == verification.VALID and shown.timestamp is not None
+    assert abs((shown.timestamp - document.issued_at).total_seconds()) < 300
+    # The token sits outside what the issuer signs: with its authority no longer trusted,
+    # the document still verifies, and no time is claimed for it.
+    settings.MADOGUCHI_TSA_TRUST_ANCHORS = []
+    unshown = verification.verify_pdf(data)
+    assert unshown.verdict == verification.VALID and unshown.timestamp is None
+
+
 def test_a_tsa_that_is_down_leaves_the_document_pending_then_failed(hanako, settings, sample):
     from madoguchi.issuance import services
     from madoguchi.issuance.models import DocumentState

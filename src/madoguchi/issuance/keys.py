@@ -612,6 +612,19 @@ def verification_trust_roots() -> list[asn1_x509.Certificate]:
     return roots
 
 
+def timestamp_trust_roots() -> list[asn1_x509.Certificate]:
+    """The roots a timestamp on an issued document must chain to for its time to be shown:
+    the configured timestamp authorities' anchors."""
+    try:
+        config = load_config()
+    except SigningConfigError:
+        return []
+    roots: list[asn1_x509.Certificate] = []
+    for path in config.timestamp_roots:
+        roots.extend(load_certificates(path))
+    return roots
+
+
 def revocation_files() -> list[bytes]:
     """CRLs to embed for B-LT: the configured files, and the demo CA's."""
     crls: list[bytes] = []

@@ -170,16 +170,26 @@ def _document_id(resolver) -> uuid.UUID | None:
     return None
 
 
-def _validation_context():
+def _validation_context(roots=None):
     from pyhanko_certvalidator import ValidationContext
 
     from .keys import verification_trust_roots
 
     return ValidationContext(
-        trust_roots=verification_trust_roots(),
+        trust_roots=verification_trust_roots() if roots is None else roots,
         allow_fetching=False,
         revocation_mode="soft-fail",
     )
+
+
+def _trusted_time(status) -> dt.datetime | None:
+    """The signature timestamp's time, if its authority chains to the configured TSA
+    anchors. The token is an unsigned attribute, outside what the issuer's signature
+    covers: anyone holding the PDF could swap it, so an untrusted one shows nothing."""
+    token = status.timestamp_validity
+    if token is None or not (token.intact and token.valid and token.trusted):
+        return None
+    return token.timestamp
 
 
 def verify_pdf(data: bytes | None) -> Verification:
@@ -216,8 +226,13 @@ def _verify(data: bytes, digest: str) -> Verification:
 
     signature = next((sig for sig in signatures if sig.field_name == FIELD_NAME), signatures[0])
     try:
+        from .keys import timestamp_trust_roots
+
         status = outside_event_loop(
-            validate_pdf_signature, signature, signer_validation_context=_validation_context()
+            validate_pdf_signature,
+            signature,
+            signer_validation_context=_validation_context(),
+            ts_validation_context=_validation_context(timestamp_trust_roots()),
         )
     except Exception:
         # The signature's structure itself is broken (a rewritten file whose byte
@@ -229,7 +244,7 @@ def _verify(data: bytes, digest: str) -> Verification:
         signer=status.signing_cert.subject.human_friendly,
         signer_fingerprint=status.signing_cert.sha256.hex(),
         signed_at=status.signer_reported_dt,
-        timestamp=status.timestamp_validity.timestamp if status.timestamp_validity else None,
+        timestamp=_trusted_time(status),
         level="PAdES-B-T" if status.timestamp_validity else "PAdES-B-B",
     )
     if not (status.intact and status.valid):
