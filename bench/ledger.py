@@ -11,7 +11,9 @@ Three measurements, in one run on one machine:
    write events through `record_event` (one per transaction, as requests do) as fast as
    they can while the sequencer runs, from an empty queue; appends/s is the writers'
    events in the Merkle log ÷ the time from their start until the last one is in a signed
-   checkpoint. Target: ≥ 5,000 appends/s. Then the sequencer's capacity: a backlog of
+   checkpoint. Target: ≥ 5,000 appends/s. The same with the cheapest writer (psycopg
+   without Django), and that writer with the ledger off: what one-event-per-transaction
+   writers commit on these cores at all. Then the sequencer's capacity: a backlog of
    --entries events, the writers at --writer-rate, and the entries committed meanwhile.
 3. **Verification of the export.** `madoguchi ledger export` of the (≥ 1,000,000-entry)
    log, then the offline verifier (tools/verifier.py, standard library + cryptography)
@@ -101,6 +103,34 @@ while time.monotonic() < deadline:
             details={"procedure": "dog-registration", "procedure_version": 1,
                      "receipt_number": f"261201-{worker:02d}{written:06d}", "files": []},
         )
+    written += 1
+print(written)
+"""
+
+# The cheapest writer there is, for comparison with WRITER in the same run: psycopg
+# without Django, one prepared INSERT of the same event and a COMMIT per event. What it
+# reaches is what one-event-per-transaction writers can reach on these cores at all.
+BARE_WRITER = r"""
+import hashlib, json, os, sys, time, psycopg
+conn = psycopg.connect(os.environ["DATABASE_URL"], prepare_threshold=0)
+body = conn.execute("SELECT id FROM organisation_body WHERE code = %s",
+                    [os.environ["BENCH_BODY"]]).fetchone()[0]
+conn.commit()
+insert = ("INSERT INTO ledger_event (occurred_at, event_type, actor_kind, actor_id, "
+          "subject_type, subject_id, content_sha256, details, body_id) "
+          "VALUES (now(), 'bench.written', 'resident', %s, 'application', %s, %s, %s, %s)")
+print("ready", flush=True)
+sys.stdin.readline()
+deadline = time.monotonic() + float(sys.argv[1])
+written = 0
+worker = int(sys.argv[2])
+while time.monotonic() < deadline:
+    content = json.dumps({"n": written, "worker": worker}, separators=(",", ":")).encode()
+    details = json.dumps({"procedure": "dog-registration", "procedure_version": 1,
+                          "receipt_number": f"261201-{worker:02d}{written:06d}", "files": []})
+    conn.execute(insert, (str(worker * 1_000_000 + written), f"b{worker}-{written}",
+                          hashlib.sha256(content).hexdigest(), details, body))
+    conn.commit()
     written += 1
 print(written)
 """
@@ -265,11 +295,11 @@ def measure_submissions(args, pg, env, tmpdir: Path) -> dict:
 # --- 2. appends under concurrent writers ----------------------------------------------------
 
 
-def _start_writers(args, env, rate: float) -> list[subprocess.Popen]:
-    """--writers processes of WRITER, started and waited for (Django set up in each)."""
+def _start_writers(args, env, rate: float, code: str = WRITER) -> list[subprocess.Popen]:
+    """--writers processes of WRITER (or BARE_WRITER), started and waited for."""
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(args.write_seconds), str(number), str(rate)],
+            [sys.executable, "-c", code, str(args.write_seconds), str(number), str(rate)],
             env={**env, "BENCH_BODY": BODY},
             cwd=ROOT,
             stdin=subprocess.PIPE,
@@ -293,25 +323,53 @@ def _finish_writers(args, writers: list[subprocess.Popen]) -> int:
     return sum(int(out.strip().splitlines()[-1]) for out, _err in outputs)
 
 
-def measure_end_to_end(args, pg, env, tmpdir: Path) -> dict:
+def measure_end_to_end(
+    args, pg, env, tmpdir: Path, *, code: str = WRITER, ledger: bool = True
+) -> dict:
     """Appends as the issue means them: events written by concurrent writers (one event per
     transaction, as fast as they can) and sequenced into the Merkle log, from the writers'
     start until the last of their events is in a signed checkpoint. The queue is empty at
-    the start, so every entry counted is a writer's event."""
+    the start, so every entry counted is a writer's event.
+
+    With `ledger=False` the same writers write with the queue trigger disabled and no
+    sequencer: what they write then is the most they commit without the ledger. Their
+    events are queued afterwards (the next measurement's backlog takes them)."""
 
     def count(table: str) -> int:
         return _scalar(pg, args.database, f"SELECT count(*) FROM {table}")  # noqa: S608
 
     manage = [sys.executable, "-m", "madoguchi"]
-    step(f"end to end: {args.writers} writers as fast as they can for {args.write_seconds:g} s")
-    sequencer = Process(
-        [*manage, "ledger", "sequence", "--interval", "0.2", "--batch-size", str(args.batch_size)],
-        env,
-        tmpdir / "sequencer.log",
+    kind = "record_event" if code is WRITER else "bare psycopg"
+    step(
+        f"end to end: {args.writers} writers ({kind}, ledger {'on' if ledger else 'off'}) as "
+        f"fast as they can for {args.write_seconds:g} s"
     )
+    # Events queued by the step before (the submissions written with the ledger off) are
+    # appended first: every entry counted below must be one of the writers' events.
+    while count("ledger_pendingevent"):
+        submission._run([*manage, "ledger", "sequence"], env=env, what="sequence")
+    sequencer = None
+    if ledger:
+        sequencer = Process(
+            [
+                *manage,
+                "ledger",
+                "sequence",
+                "--interval",
+                "0.2",
+                "--batch-size",
+                str(args.batch_size),
+            ],
+            env,
+            tmpdir / "sequencer.log",
+        )
+    else:
+        _sql(pg, args.database, "ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_queue")
+    pg.checkpoint()
     try:
-        writers = _start_writers(args, env, 0)
-        before_entries, before_cpu = count("ledger_entry"), sequencer.cpu_seconds()
+        writers = _start_writers(args, env, 0, code)
+        before_entries = count("ledger_entry")
+        before_cpu = sequencer.cpu_seconds() if sequencer else 0.0
         before_sample = submission.cpu_sample(os.getpid())
         started = time.monotonic()
         for writer in writers:
@@ -319,18 +377,30 @@ def measure_end_to_end(args, pg, env, tmpdir: Path) -> dict:
             writer.stdin.flush()
         written = _finish_writers(args, writers)
         writing_s = time.monotonic() - started
-        while count("ledger_pendingevent"):
+        while sequencer is not None and count("ledger_pendingevent"):
             time.sleep(0.05)
             if sequencer.process.poll() is not None:
                 raise BenchError("the sequencer stopped")
         total_s = time.monotonic() - started
         after_sample = submission.cpu_sample(os.getpid())
-        appended, cpu = count("ledger_entry") - before_entries, sequencer.cpu_seconds() - before_cpu
+        appended = count("ledger_entry") - before_entries
+        cpu = sequencer.cpu_seconds() - before_cpu if sequencer else 0.0
     finally:
-        sequencer.stop()
+        if sequencer is not None:
+            sequencer.stop()
+        else:
+            _sql(pg, args.database, "ALTER TABLE ledger_event ENABLE TRIGGER ledger_event_queue")
+            _sql(
+                pg,
+                args.database,
+                "INSERT INTO ledger_pendingevent (event_id) SELECT e.id FROM ledger_event e "
+                "WHERE NOT EXISTS (SELECT 1 FROM ledger_entry n WHERE n.event_id = e.id) "
+                "ON CONFLICT DO NOTHING",
+            )
     # Said at once: a later step that fails must not take this result with it.
     say(
-        f"    end to end: {written:,} events written in {writing_s:.1f} s, {appended:,} in the "
+        f"    end to end ({kind}, ledger {'on' if ledger else 'off'}): {written:,} events "
+        f"written in {writing_s:.1f} s ({written / writing_s:,.0f}/s), {appended:,} in the "
         f"log after {total_s:.1f} s: {appended / total_s:,.0f} appends/s; sequencer CPU "
         f"{cpu * 1e6 / max(appended, 1):.0f} µs per append"
     )
@@ -566,7 +636,7 @@ def _public_keys(key_dir: Path) -> str:
 
 def section(results: dict, setup: dict) -> str:
     sub, app, ver = results["submissions"], results["appends"], results["verify"]
-    e2e = results["end_to_end"]
+    e2e, bare, off = results["end_to_end"], results["bare_end_to_end"], results["bare_ledger_off"]
     met = {
         "appends": e2e["appends_per_s"] >= TARGET_APPENDS,
         "submissions": sub["ratio"] >= TARGET_SUBMISSION_RATIO,
@@ -590,6 +660,7 @@ def section(results: dict, setup: dict) -> str:
         "",
         f"**Result: {'all targets met' if all(met.values()) else 'target missed'}** — "
         f"appends end to end (events written by {e2e_w} concurrent writers and sequenced into the log) {e2e['appends_per_s']:,.0f}/s (target ≥ {TARGET_APPENDS:,.0f}, {verdict(met['appends'])}); "
+        f"the same with the cheapest writer (psycopg, no Django) {bare['appends_per_s']:,.0f}/s, and that writer alone with no ledger at all commits {off['written_per_s']:,.0f} events/s; "
         f"the sequencer on a backlog while writers write {app['appends_per_s']:,.0f}/s; "
         f"submissions with the ledger {sub['ratio']:.0%} of without (target ≥ {TARGET_SUBMISSION_RATIO:.0%}, {verdict(met['submissions'])}); "
         f"verifying {ver['entries']:,} entries {ver['ratio_cpu']:.2f}× sha256sum in CPU time, {ver['ratio_wall']:.2f}× in wall-clock time (target ≤ {TARGET_VERIFY_RATIO:g}×, {verdict(met['verify'])}).",
@@ -608,6 +679,8 @@ def section(results: dict, setup: dict) -> str:
         f"| **end to end**: {e2e_w} writers (`record_event`, one event per transaction, as fast as they can) for {setup['write_seconds']} s, the queue empty at the start | {e2e['written']:,} events written in {e2e['writing_s']:.1f} s ({e2e['written_per_s']:,.0f}/s) |",
         f"| **end to end**: the writers' events in the log, ÷ the time from the writers' start until the last one is in a signed checkpoint | **{e2e['appended']:,} entries in {e2e['total_s']:.1f} s: {e2e['appends_per_s']:,.0f} appends/s** (the last in {e2e['lag_s']:.1f} s after the writers stopped) |",
         f"| end to end: sequencer CPU per append; machine busy (of {setup['cores']} cores) | {e2e['sequencer_us']:.0f} µs; {e2e['machine_busy'] / int(setup['cores']):.0%} |",
+        f"| end to end, the cheapest writer: {e2e_w} processes of psycopg without Django (a prepared INSERT of the same event and a COMMIT per event) | {bare['written']:,} events written in {bare['writing_s']:.1f} s ({bare['written_per_s']:,.0f}/s); **{bare['appended']:,} in the log in {bare['total_s']:.1f} s: {bare['appends_per_s']:,.0f} appends/s**; sequencer {bare['sequencer_us']:.0f} µs per append; machine {bare['machine_busy'] / int(setup['cores']):.0%} busy |",
+        f"| the cheapest writer with the ledger off (queue trigger disabled, no sequencer): what one-event-per-transaction writers commit on these cores at all | {off['written']:,} events in {off['writing_s']:.1f} s: **{off['written_per_s']:,.0f}/s**; machine {off['machine_busy'] / int(setup['cores']):.0%} busy |",
         f"| backlog: concurrent writers (`record_event`, one event per transaction, {setup['writer_rate']}) | {app['writers']} processes, {app['written']:,} events in {app['window_s']:.1f} s ({app['written_per_s']:,.0f}/s) |",
         f"| backlog: appended to the Merkle log meanwhile (mostly the backlog: the sequencer's capacity under concurrent writers) | **{app['appended']:,} entries, {app['appends_per_s']:,.0f}/s** |",
         f"| sequencer CPU per append meanwhile | {app['sequencer_cpu_s'] * 1e6 / max(app['appended'], 1):.0f} µs |",
@@ -626,7 +699,7 @@ def section(results: dict, setup: dict) -> str:
         "",
         "- Production settings (`DEBUG=0`, `TASKS_BACKEND=database`), a fresh database, keys made with `madoguchi ledger keygen`; PostgreSQL `CHECKPOINT` before each measured run.",
         f"- Submissions: `{sub['gunicorn']}`, wrk {setup['threads']} threads, {setup['connections']} connections, {setup['duration']} s per run, the modes alternated ({rounds}). The same server serves both modes; the sequencer runs beside it on the same cores.",
-        "- Appends/s, the target: events written by the concurrent writers *and* sequenced into the Merkle log (a leaf, tiles, a signed checkpoint, in one commit), end to end: the count of the writers' entries divided by the time from the writers' start until the last of them is in the log. It is bounded by what the writers manage to write on the same cores.",
+        "- Appends/s, the target: events written by the concurrent writers *and* sequenced into the Merkle log (a leaf, tiles, a signed checkpoint, in one commit), end to end: the count of the writers' entries divided by the time from the writers' start until the last of them is in the log. It is bounded by what the writers manage to write on the same cores: the cheapest writer with the ledger off measures that bound in the same run (a transaction's COMMIT costs PostgreSQL CPU whatever it writes).",
         f"- Sequencer capacity: a backlog of {app['backlog']:,} events inserted with SQL ({app['prefill_s']:.0f} s, queued by the trigger), then {app['writers']} writer processes for {setup['write_seconds']} s while `madoguchi ledger sequence --batch-size {setup['batch_size']}` drains the queue; appends/s counts the entries committed during the writers' window (the whole backlog was taken after {app['drained_s']:.0f} s).",
         f"- Verification: the export's `tools/verifier.py` run with a bare environment (no Django on the path), the published key; both commands read the same `entries.jsonl` from the page cache. The target is judged on CPU time (user + system of each process): on a machine whose cores other work shares, wall-clock time mostly measures the wait for a core. Verifier output: `{ver['verifier_output']}`.",
         "- Writers, the sequencer, PostgreSQL and wrk share the machine's cores (and other work on it); compare the ratios, which are measured in the same run.",
@@ -741,6 +814,11 @@ def _main(args) -> int:
             submission._run([*manage, "ledger", "sequence"], env=env, what="sequence")
             results["submissions"] = measure_submissions(args, pg, env, tmpdir)
             results["end_to_end"] = measure_end_to_end(args, pg, env, tmpdir)
+            results["bare_end_to_end"] = measure_end_to_end(args, pg, env, tmpdir, code=BARE_WRITER)
+            # Last before the backlog: its events are queued when it ends.
+            results["bare_ledger_off"] = measure_end_to_end(
+                args, pg, env, tmpdir, code=BARE_WRITER, ledger=False
+            )
             results["appends"] = measure_appends(args, pg, env, tmpdir)
             results["verify"] = measure_verification(args, pg, env, tmpdir, key_dir)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from madoguchi.ledger import keys, merkle, note
@@ -109,6 +110,21 @@ def test_a_missing_key_with_demo_keys_off_stops_the_batch_and_keeps_the_queue(
         transaction.atomic(),
     ):
         sequence_now()
+    assert PendingEvent.objects.count() == 2
+    assert not Entry.objects.exists()
+
+
+def test_a_missing_pseudonym_key_is_named_as_a_setting_not_a_signing_key(body, settings, tmp_path):
+    settings.MADOGUCHI_LEDGER_KEY_DIR = str(tmp_path)
+    settings.MADOGUCHI_LEDGER_DEMO_KEYS = False
+    settings.MADOGUCHI_LEDGER_PSEUDONYM_KEY = ""
+    keys.write_key(note.Signer.generate(keys.origin_for("992011")), tmp_path)
+    write_events(2, body_id=body.pk)
+    with pytest.raises(CommandError) as refused:
+        call_command("ledger", "sequence")
+    message = str(refused.value)
+    assert message.startswith("MADOGUCHI_LEDGER_PSEUDONYM_KEY is not set.")
+    assert "keygen" not in message and "the environment" not in message
     assert PendingEvent.objects.count() == 2
     assert not Entry.objects.exists()
 

@@ -38,6 +38,21 @@ class LedgerKeyMissing(Exception):
         self.origin = origin
 
 
+class PseudonymKeyMissing(LedgerKeyMissing):
+    """MADOGUCHI_LEDGER_PSEUDONYM_KEY is not set: a secret from the environment, not a
+    signing key, so the message says how to set it rather than to run keygen."""
+
+    def __init__(self) -> None:
+        Exception.__init__(
+            self,
+            "MADOGUCHI_LEDGER_PSEUDONYM_KEY is not set. Set it to a long random secret "
+            '(for example the output of `python -c "import secrets; '
+            'print(secrets.token_urlsafe(48))"`), the same on every node, and never change '
+            "it once the log has entries (see docs/configuration.md).",
+        )
+        self.origin = "pseudonyms"
+
+
 class LedgerKeyError(Exception):
     """A key file that cannot be read or two keys for one origin."""
 
@@ -115,7 +130,7 @@ def pseudonym_key() -> bytes:
     if configured:
         return configured.encode()
     if not settings.MADOGUCHI_LEDGER_DEMO_KEYS:
-        raise LedgerKeyMissing("pseudonyms (MADOGUCHI_LEDGER_PSEUDONYM_KEY)", "the environment")
+        raise PseudonymKeyMissing()
     from madoguchi.settings.env import embedded_secret, random_secret_key
 
     return embedded_secret(
