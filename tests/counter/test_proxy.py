@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
@@ -105,6 +107,36 @@ def test_the_subject_cannot_see_it_without_a_verified_address_or_permission(hana
     submit(client, application_id)
     assert Application.objects.get(pk=application_id).subject_user_id is None
     assert login(taro).get(reverse("counter:detail", args=[application_id])).status_code == 404
+
+
+def test_the_subject_sees_nothing_where_the_procedure_does_not_allow_it(hanako, taro, tmp_path):
+    from madoguchi.catalogue.services import load_catalogue
+
+    sample = Path(__file__).parents[2] / "src/madoguchi/sample/catalogue/992011/juminhyo-copy.yaml"
+    text = sample.read_text(encoding="utf-8")
+    assert "  subject_can_view: true\n" in text
+    (tmp_path / "992011").mkdir()
+    (tmp_path / "992011" / "juminhyo-copy.yaml").write_text(
+        text.replace("  subject_can_view: true\n", "  subject_can_view: false\n"), encoding="utf-8"
+    )
+    assert load_catalogue(tmp_path).new_versions == ["992011/juminhyo-copy"]
+    client = login(hanako, level="mynumber_card")
+    application_id = application_id_from(
+        start(client, "992011", "juminhyo-copy", {"role": "legal_representative", **SUBJECT})
+    )
+    fill_pages(client, application_id, JUMINHYO_PAGES)
+    submit(client, application_id)
+    application = Application.objects.get(pk=application_id)
+    assert application.state == State.SUBMITTED
+    assert application.subject_person["email"] == "taro@example.jp"  # verified, yet not linked
+    assert application.subject_user_id is None
+    taro_client = login(taro)
+    assert taro_client.get(reverse("counter:detail", args=[application_id])).status_code == 404
+    assert (
+        application.receipt_number
+        not in taro_client.get(reverse("counter:my_applications")).content.decode()
+    )
+    assert client.get(reverse("counter:detail", args=[application_id])).status_code == 200
 
 
 def test_power_of_attorney_needs_a_valid_authority_file(hanako, kankyo_staff, prefecture_staff):

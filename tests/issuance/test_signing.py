@@ -136,6 +136,44 @@ trust_anchors = ["{tmp_path / "ca.pem"}"]
     assert "Signature is Valid." in pdfs.pdfsig(data, tmp_path / "ca.pem")
 
 
+def test_each_signing_key_is_recorded_in_the_ledger_when_it_signs_its_first_document(
+    hanako, issue, settings, tmp_path
+):
+    from madoguchi.ledger.models import Event
+
+    configured = Event.objects.filter(event_type="document.signing_key_configured")
+    first = issue(approved_parking(hanako))
+    assert configured.count() == 1
+    demo = configured.get()
+    assert demo.subject_id == first.signer_fingerprint
+    assert demo.body_id == first.body_id
+    assert demo.details["replaces"] is None and demo.details["source"] == "demo"
+    assert demo.details["first_document"] == str(first.pk)
+
+    issue(approved_parking(hanako))
+    assert configured.count() == 1  # the same key signs on without a new event
+
+    ca = CA("さくら県 テスト認証局")
+    (tmp_path / "signer.p12").write_bytes(ca.issue("さくら県知事（テスト）").pkcs12(b"s3cret"))
+    (tmp_path / "passphrase").write_text("s3cret\n")
+    config = tmp_path / "signing.toml"
+    config.write_text(
+        f'[default]\npkcs12 = "{tmp_path / "signer.p12"}"\n'
+        f'passphrase_file = "{tmp_path / "passphrase"}"\n'
+    )
+    settings.MADOGUCHI_SIGNING_CONFIG = str(config)
+    keys.forget_signers()
+    rotated = issue(approved_parking(hanako))
+    assert rotated.signer_fingerprint != first.signer_fingerprint
+    latest = configured.order_by("-id").first()
+    assert configured.count() == 2
+    assert latest.subject_id == rotated.signer_fingerprint
+    assert latest.details["replaces"] == first.signer_fingerprint
+    assert latest.details["source"] == "pkcs12"
+    # Published with the ledger: the certificate's hashes and dates, not its names.
+    assert "知事" not in str(latest.details) and "さくら県" not in str(latest.details)
+
+
 @pytest.fixture
 def softhsm_token(tmp_path):
     if not Path(SOFTHSM).exists() or not shutil.which("softhsm2-util"):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from madoguchi.catalogue.fieldtypes import unseal
 from madoguchi.counter import hooks
-from madoguchi.ledger.services import record_event
+from madoguchi.ledger.services import events_for, record_event
 from madoguchi.notifications.services import queue_email
 
 from . import rendering, states
@@ -305,6 +305,7 @@ def _commit_issued(document: IssuedDocument, name: str, data: bytes, loaded, lev
     locked.last_error = ""
     locked.notified_at = timezone.now()
     locked.save()
+    _record_signing_key(locked, loaded)
     record_event(
         event_type="document.issued",
         actor_kind="system",
@@ -325,6 +326,51 @@ def _commit_issued(document: IssuedDocument, name: str, data: bytes, loaded, lev
     _file_in_register(locked)
     _queue_notice(locked, template="document_issued")
     return "issued"
+
+
+def _record_signing_key(document: IssuedDocument, loaded) -> None:
+    """The first document a body signs with a certificate records that certificate as a
+    ledger event: an auditor sees when each signing key came into use and which one it
+    replaced, not only the fingerprint on each document. Two workers issuing the first
+    documents of a new key at the same moment may both record it; the second event says
+    the same thing and is harmless."""
+    fingerprint = loaded.fingerprint
+    subject_type = "document_signing_key"
+    if (
+        events_for(subject_type=subject_type, subject_id=fingerprint)
+        .filter(body_id=document.body_id)
+        .exists()
+    ):
+        return
+    previous = (
+        IssuedDocument.objects.filter(body_id=document.body_id, issued_at__isnull=False)
+        .exclude(pk=document.pk)
+        .exclude(signer_fingerprint=fingerprint)
+        .exclude(signer_fingerprint="")
+        .order_by("-issued_at", "-pk")
+        .values_list("signer_fingerprint", flat=True)
+        .first()
+    )
+    certificate = loaded.certificate
+    record_event(
+        event_type="document.signing_key_configured",
+        actor_kind="system",
+        actor_id=None,
+        subject_type=subject_type,
+        subject_id=fingerprint,
+        body_id=document.body_id,
+        content_sha256=fingerprint,
+        details={
+            "certificate_sha256": fingerprint,
+            "issuer_sha256": hashlib.sha256(certificate.issuer.dump()).hexdigest(),
+            "serial_number": format(certificate.serial_number, "x"),
+            "not_before": certificate.not_valid_before.isoformat(),
+            "not_after": certificate.not_valid_after.isoformat(),
+            "source": loaded.spec.source,
+            "replaces": previous,
+            "first_document": str(document.pk),
+        },
+    )
 
 
 def _record_failure(document_id, exc: Exception) -> str:
