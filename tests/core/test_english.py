@@ -142,6 +142,19 @@ def test_catalogue_in_english(sample):
     # The procedures, their municipality and unit by their English names.
     assert "Dog registration" in page_text(response)
     assert "Aoba City Living Environment Division" in page_text(response)
+    # The categories' headings too (category_en), in the order of the Japanese names.
+    headings = re.findall(r'<h2 id="cat-\d+">([^<]+)</h2>', response.content.decode())
+    assert headings == [
+        "Childcare",
+        "Education",
+        "Living and environment",
+        "Welfare",
+        "Certificates",
+    ]
+    japanese = re.findall(
+        r'<h2 id="cat-\d+">([^<]+)</h2>', Client().get("/procedures/").content.decode()
+    )
+    assert japanese == ["子育て", "教育", "生活・環境", "福祉", "証明書"]
 
 
 @pytest.mark.usefixtures("compiled_catalogue")

@@ -8,6 +8,7 @@ from django.db.models import F, QuerySet
 from madoguchi.core.text import LIFE_EVENTS
 
 from . import search
+from .fieldtypes import localized
 from .japanese import to_search_kana
 from .models import Procedure, ProcedureVersion
 
@@ -122,10 +123,17 @@ def search_procedures(
 
 
 def grouped_by_category(procedures: list[Procedure]) -> list[tuple[str, list[Procedure]]]:
+    """(heading, procedures) per 分類, in the order of the Japanese names. The heading is
+    in the reader's language: a category's English name comes from the first of its
+    definitions that gives `category_en`."""
     groups: dict[str, list[Procedure]] = {}
+    headings: dict[str, str] = {}
     for procedure in procedures:
-        groups.setdefault(procedure.current_version.category, []).append(procedure)
-    return sorted(groups.items())
+        category = procedure.current_version.category
+        groups.setdefault(category, []).append(procedure)
+        if headings.get(category, category) == category:
+            headings[category] = localized(procedure.current_version.definition, "category")
+    return [(headings[category], groups[category]) for category in sorted(groups)]
 
 
 def life_event_counts(procedures: list[Procedure]) -> list[tuple[str, str, int]]:
