@@ -259,6 +259,37 @@ def test_each_wrong_input_is_explained_at_the_field_and_in_the_summary(
     _assert_kept(hanako_client.get(_page(draft)), posted, skip=unrenderable)
 
 
+ENGLISH = [
+    (
+        "text_too_long",
+        {"f-nickname": "あ" * 11},
+        "Use at most 10 characters (now 11).",
+        "f-nickname",
+    ),
+    ("number_words", {"f-count": "three"}, "Enter a whole number.", "f-count"),
+    ("number_above", {"f-count": "6"}, "Enter 5 or less.", "f-count"),
+]
+
+
+@pytest.mark.parametrize(("case", "wrong", "message", "link"), ENGLISH, ids=[e[0] for e in ENGLISH])
+def test_a_resident_reading_english_gets_the_message_in_english(
+    hanako_client, draft, case, wrong, message, link
+):
+    from django.conf import settings
+
+    hanako_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    posted = {**VALID_BASICS, **wrong, "f-document": upload("届出.pdf", pdf(), "application/pdf")}
+    response = hanako_client.post(_page(draft), {**posted, "action": "continue"})
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert body.count(message) >= 2, "the message is at the field and in the summary"
+    assert link in _assert_links_point_at_inputs(response)
+    assert "<title>Error: " in body
+    japanese = next(m for c, _w, m, _l in WRONG if c == case)
+    assert japanese not in body
+    _assert_kept(response, posted)
+
+
 def test_every_field_wrong_at_once(hanako_client, draft):
     posted = {
         "f-nickname": "あ" * 11,
