@@ -42,6 +42,9 @@ def test_apply_for_juminhyo_from_catalogue_to_receipt_number(
 
     page.wait_for_url("**/procedures/992011/juminhyo-copy/start/")
     axe.check(page)
+    prefill = page.get_by_label("登録済みの氏名・住所・生年月日・連絡先を入力欄にあらかじめ入れる")
+    assert not prefill.is_checked()  # the resident's choice, not ticked beforehand
+    prefill.check()
     page.get_by_role("button", name="入力をはじめる").click()
 
     # 請求する方: prefilled from the profile with consent; one mistake first, to see the errors.

@@ -119,7 +119,9 @@ def test_prefill_only_with_consent(taro, taro_client):
     taro_client.post(reverse("identity:profile"), TARO)
     offer = taro_client.get(start_url).content.decode()
     assert "登録情報の利用" in offer
-    assert form_values(taro_client.get(start_url))["use_profile"] == "yes"  # offered, checked
+    # Offered, not ticked: consent is the resident's act, not a default.
+    assert "use_profile" not in form_values(taro_client.get(start_url))
+    assert 'name="use_profile" value="yes">' in offer
 
     with_consent = application_id_from(
         start(taro_client, "992011", "dog-registration", {"use_profile": "yes"})

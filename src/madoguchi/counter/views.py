@@ -89,7 +89,8 @@ def start(request: HttpRequest, body_code: str, identifier: str) -> HttpResponse
         procedure=procedure, state=State.DRAFT, applicant=request.user
     )
     errors: list[FieldError] = []
-    values = {"role": ApplicantRole.SELF, "use_profile": "yes"}
+    # Not ticked beforehand: using the profile is the resident's own choice (consent).
+    values = {"role": ApplicantRole.SELF, "use_profile": ""}
     closed = ""
     try:
         services.check_open(version)
