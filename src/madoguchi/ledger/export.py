@@ -105,6 +105,8 @@ def _write_content(directory: Path, logs: list[dict]) -> int:
                         states[digest] = "present"
                     elif found == content_registry.DISPOSED:
                         states[digest] = "disposed"
+                    elif found == content_registry.MISSING:
+                        states[digest] = "missing"
                     else:
                         states[digest] = "unavailable"
     (target / "index.json").write_text(json.dumps(states, indent=0, sort_keys=True))

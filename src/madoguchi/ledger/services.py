@@ -216,7 +216,6 @@ def log_access(
 
     _check_access(what, purpose)
     position, roles = _staff_context(actor, unit)
-    now = timezone.now()
     event = record_event(
         event_type="access.logged",
         actor_kind="staff",
@@ -238,7 +237,8 @@ def log_access(
         purpose=purpose,
         position=position,
         roles=roles,
-        at=now,
+        # The event's own time, so that `ledger check` can compare the two.
+        at=event.occurred_at,
         event=event,
     )
 

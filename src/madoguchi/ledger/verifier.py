@@ -63,6 +63,10 @@ class LogReport:
     content_checked: int = 0
     content_disposed: int = 0
     content_unavailable: int = 0
+    content_missing: int = 0
+    # The leaves proven by the signed checkpoints (a prefix of the entries).
+    verified_size: int = 0
+    readable: bool = False
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -282,10 +286,59 @@ def _diagnose(
     )
 
 
-def _check_content(directory: Path, entries_path: Path, origin: str, report: LogReport) -> None:
+# The event that records an approved 廃棄 and the details key of the hashes it erased:
+# the only evidence the verifier accepts that content was lawfully disposed of. The
+# export's content/index.json is not signed, so its "disposed" is a claim, not a proof.
+DESTROYED_EVENT = "records.destroyed"
+DESTROYED_KEY = "content_hashes"
+
+
+def _hash_list(details: object, key: str) -> list[str]:
+    values = details.get(key) if isinstance(details, dict) else None
+    if not isinstance(values, list):
+        return []
+    return [v for v in values if isinstance(v, str) and len(v) == 64]
+
+
+def disposed_by_log(entries_path: Path, size: int) -> set[str]:
+    """The hashes that the signed leaves (the first `size`) record as destroyed by an
+    approved disposition: a records.destroyed entry's content_hashes."""
+    found: set[str] = set()
+    try:
+        handle = entries_path.open("rb")
+    except OSError:
+        return found
+    with handle:
+        for index, line in enumerate(handle):
+            if index >= size:
+                break
+            try:
+                document = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(document, dict) and document.get("type") == DESTROYED_EVENT:
+                found.update(_hash_list(document.get("details"), DESTROYED_KEY))
+    return found
+
+
+def _check_content(
+    directory: Path,
+    entries_path: Path,
+    origin: str,
+    report: LogReport,
+    disposed: set[str] | None = None,
+) -> None:
+    """Every hash a leaf commits to is one of: present in the export and hashing to it;
+    disposed of, which only a signed records.destroyed entry can say; or, for a hash
+    that names no stored file (answers, messages, reasons: the platform keeps no bytes
+    for them), not in the export. A file a leaf lists in `files` that is neither present
+    nor disposed of by the log, and anything the index claims disposed of or missing
+    without such an entry, is a failure naming the hash and the first entry citing it."""
     index_path = directory / "content" / "index.json"
     try:
         states = json.loads(index_path.read_text())
+        if not isinstance(states, dict):
+            raise ValueError("not an object")
     except (OSError, ValueError):
         report.problems.append(
             Problem(
@@ -293,7 +346,10 @@ def _check_content(directory: Path, entries_path: Path, origin: str, report: Log
             )
         )
         return
+    if disposed is None:
+        disposed = disposed_by_log(entries_path, report.verified_size)
     checked: dict[str, bool] = {}
+    reported: set[str] = set()
     with entries_path.open("rb") as handle:
         lines = [line.rstrip(b"\n") for line in handle]
     for position, line in enumerate(lines):
@@ -302,13 +358,38 @@ def _check_content(directory: Path, entries_path: Path, origin: str, report: Log
         except ValueError:
             report.problems.append(Problem(origin, "the leaf is not JSON", entry=position))
             continue
+        files = set(_hash_list(document.get("details"), "files"))
         for value in referenced_hashes(document):
             state = states.get(value, "unavailable")
-            if state == "disposed":
-                report.content_disposed += 1
-                continue
             if state != "present":
-                report.content_unavailable += 1
+                if value in disposed:
+                    report.content_disposed += 1
+                    continue
+                if state == "disposed":
+                    claim = (
+                        "is claimed disposed of by the export, but no records.destroyed "
+                        "entry of the signed log disposes of it"
+                    )
+                elif state == "missing":
+                    claim = (
+                        "is missing: the platform holds no bytes for it and no "
+                        "records.destroyed entry of the signed log disposes of it"
+                    )
+                elif value in files:
+                    claim = (
+                        "is a file this entry lists but it is not in the export, and no "
+                        "records.destroyed entry of the signed log disposes of it"
+                    )
+                else:
+                    # A hash of content the platform never keeps as bytes.
+                    report.content_unavailable += 1
+                    continue
+                report.content_missing += 1
+                if value not in reported:
+                    reported.add(value)
+                    report.problems.append(
+                        Problem(origin, f"content {value} {claim}", entry=position)
+                    )
                 continue
             if value not in checked:
                 path = directory / "content" / value
@@ -344,7 +425,12 @@ def referenced_hashes(document: dict) -> list[str]:
 
 
 def verify_log(
-    directory: Path, entry: dict, keys: list[note.Verifier], *, content: bool = False
+    directory: Path,
+    entry: dict,
+    keys: list[note.Verifier],
+    *,
+    content: bool = False,
+    disposed: set[str] | None = None,
 ) -> LogReport:
     origin = entry["origin"]
     report = LogReport(origin=origin)
@@ -367,6 +453,7 @@ def verify_log(
         report.problems.append(Problem(origin, str(exc)))
         return report
     report.entries = count
+    report.readable = True
     hashes_path = log_dir / "hashes.bin"
     stored = hashes_path.read_bytes() if hashes_path.exists() else None
     if not checkpoints:
@@ -392,8 +479,9 @@ def verify_log(
                     entry=report.largest_signed,
                 )
             )
+    report.verified_size = good_size
     if content:
-        _check_content(directory, entries_path, origin, report)
+        _check_content(directory, entries_path, origin, report, disposed)
     return report
 
 
@@ -404,7 +492,20 @@ def verify_export(
     logs = manifest.get("logs")
     if not isinstance(logs, list) or not logs:
         raise ExportUnreadable("the manifest lists no logs")
-    return [verify_log(directory, entry, keys, content=content) for entry in logs]
+    reports = [verify_log(directory, entry, keys) for entry in logs]
+    if content:
+        # A disposition is recorded in the body's log; the hashes it destroyed are
+        # gathered from every log's signed leaves before any content is judged.
+        disposed: set[str] = set()
+        for entry, report in zip(logs, reports, strict=True):
+            if report.verified_size:
+                entries_path = directory / entry["path"] / "entries.jsonl"
+                disposed |= disposed_by_log(entries_path, report.verified_size)
+        for entry, report in zip(logs, reports, strict=True):
+            if report.readable:
+                entries_path = directory / entry["path"] / "entries.jsonl"
+                _check_content(directory, entries_path, report.origin, report, disposed)
+    return reports
 
 
 def main(argv: list[str] | None = None, out=None, err=None) -> int:
@@ -445,6 +546,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
                 f"{report.content_disposed} lawfully disposed, "
                 f"{report.content_unavailable} not in the export"
             )
+            if report.content_missing:
+                line += f", {report.content_missing} missing or disposed of without a record"
         print(line, file=out)
         if report.problems:
             failed = True
