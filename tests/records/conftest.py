@@ -45,3 +45,23 @@ def submit_dog(user, *, submitted_at: dt.datetime | None = None) -> Application:
 def old_application(hanako):
     """Submitted in 年度 2015: its 3-year file expired on 2019-03-31."""
     return submit_dog(hanako, submitted_at=timezone.make_aware(dt.datetime(2015, 6, 1, 10, 0)))
+
+
+def approve_proposal(director, proposal, *, comment: str = ""):
+    """The 総務課長 approves the proposal's step on the route (the real approval path)."""
+    from madoguchi.approvals import selectors as approval_selectors
+    from madoguchi.approvals import services as approvals
+
+    (actionable,) = [
+        item
+        for item in approval_selectors.actionable_steps(director)
+        if str(item.step.instance_id) == proposal.approval_reference
+    ]
+    approvals.approve_step(
+        step=actionable.step,
+        actor=director,
+        expected_version=actionable.step.version,
+        comment=comment,
+    )
+    proposal.refresh_from_db()
+    return proposal

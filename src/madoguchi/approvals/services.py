@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from madoguchi.catalogue import conditions
-from madoguchi.files.services import UploadRejected, store_upload
+from madoguchi.files.services import UploadRejected, erase_stored_file, store_upload
 from madoguchi.ledger.services import record_event
 from madoguchi.organisation import selectors as organisation
 from madoguchi.organisation.models import Position, StaffMembership, Unit
@@ -1170,6 +1170,59 @@ def register_internal_documents() -> None:
         on_cancelled=document_cancelled,
         subject_url=lambda instance: f"/staff/approvals/documents/{instance.subject_id}/",
         context_fields={"amount": "金額（円）", "attachments": "添付ファイルの数"},
+    )
+
+
+# --- 廃棄 (records disposition, issue 4) --------------------------------------------------
+
+ERASED = "（廃棄済み）"
+
+
+def _erase_instances(kind: str, subject_ids, *, title: str | None = None) -> int:
+    """The comments of every step of the subjects' instances (they may name people), and
+    with `title` the instances' title and context (a 起案文書's title and amount). The
+    rows, states and dates stay: who decided what when is the evidence of the 決裁."""
+    instances = ApprovalInstance.objects.filter(
+        kind=kind, subject_id__in=[str(item) for item in subject_ids]
+    )
+    if title is not None:
+        instances.update(title=title, context={})
+    return (
+        ApprovalStep.objects.filter(instance__in=instances).exclude(comment="").update(comment="")
+    )
+
+
+@transaction.atomic
+def erase_approval_comments(*, kind: str, subject_ids) -> int:
+    """廃棄 of the approval comments of subjects of another capability (an application's
+    decisions); the ledger already holds only their hashes. Returns how many went."""
+    return _erase_instances(kind, list(subject_ids))
+
+
+@transaction.atomic
+def erase_document_content(*, document_id, actor=None, reason: str = "records.destroy") -> None:
+    """廃棄 of a 起案文書 (called by records when an approved disposition destroys its
+    file): the title, the text, the amount, the attachments' bytes and names and the
+    comments of its 決裁 go; the row stays with its state, dates, 文書番号 and drafter
+    (staff, acting for the body), as do the ledger entries and their hashes."""
+    document = InternalDocument.objects.select_for_update().filter(pk=document_id).first()
+    if document is None:
+        return
+    document.title = ERASED
+    document.text = ""
+    document.amount = None
+    document.version += 1
+    document.save(update_fields=["title", "text", "amount", "version", "updated_at"])
+    comments = _erase_instances(INTERNAL_DOCUMENT, [document.pk], title=ERASED)
+    erased = []
+    for link in document.attachments.select_related("stored_file"):
+        erase_stored_file(link.stored_file)
+        erased.append(link.stored_file.sha256)
+    _document_event(
+        document,
+        "content_erased",
+        actor=actor,
+        details={"reason": reason, "files": sorted(erased), "comments": comments},
     )
 
 

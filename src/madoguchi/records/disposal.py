@@ -27,41 +27,57 @@ logger = logging.getLogger(__name__)
 
 
 def _erase_record(record: Record, actor) -> list[str]:
-    """Erases one record's content; returns the hashes whose content is gone."""
+    """Erases one record's content and personal data; returns the hashes whose content is
+    gone. Kept: the register entry (the row, with its own 件名, kind, dates, procedure
+    version and confidentiality), the hashes, sizes and types, and the ledger entries."""
     erased = [record.original_sha256] if record.original_sha256 else []
     erased += [item["sha256"] for item in record.files if item.get("sha256")]
     if record.kind == RecordKind.APPLICATION:
-        from django.apps import apps
-
-        from madoguchi.counter.erasure import erase_application_content
-
-        application = (
-            apps.get_model("counter", "Application").objects.filter(pk=record.object_id).first()
-        )
-        if application is not None:
-            erase_application_content(application=application, actor=actor)
+        _erase_application(record, actor)
     elif record.kind == RecordKind.ISSUED_DOCUMENT:
         _erase_issued_document(record)
     elif record.kind == RecordKind.INTERNAL_DOCUMENT:
-        from madoguchi.files.models import StoredFile
-        from madoguchi.files.services import erase_stored_file
+        from madoguchi.approvals.services import erase_document_content
 
-        for item in record.files:
-            stored = StoredFile.objects.filter(pk=item.get("stored_file")).first()
-            if stored is not None:
-                erase_stored_file(stored)
+        erase_document_content(document_id=record.object_id, actor=actor)
+    # A decision's texts are erased with its application (same file, same disposal).
     record.original = None
+    record.subject_user = None
     record.files = [
         {key: value for key, value in item.items() if key in ("sha256", "size", "content_type")}
         for item in record.files
     ]
     record.destroyed_at = timezone.now()
-    record.save(update_fields=["original", "files", "destroyed_at"])
+    record.save(update_fields=["original", "subject_user", "files", "destroyed_at"])
     return erased
 
 
+def _erase_application(record: Record, actor) -> None:
+    """The counter erases the answers, messages, 補正 and decision texts and attachments;
+    the approvals engine the comments of the decisions' 決裁."""
+    from django.apps import apps
+
+    from madoguchi.approvals.services import erase_approval_comments
+    from madoguchi.counter.erasure import erase_application_content
+    from madoguchi.counter.routing import SUBJECT_KIND
+
+    application = (
+        apps.get_model("counter", "Application").objects.filter(pk=record.object_id).first()
+    )
+    if application is None:
+        return
+    erase_application_content(application=application, actor=actor)
+    decisions = getattr(application, "decisions", None)
+    if decisions is not None:
+        erase_approval_comments(
+            kind=SUBJECT_KIND, subject_ids=decisions.values_list("pk", flat=True)
+        )
+
+
 def _erase_issued_document(record: Record) -> None:
-    """The issued PDF goes with the file; issuance's own service when it offers one."""
+    """The issued PDF and the revocation note (free text that may name the person) go;
+    the row stays with its number, kind, dates, state and PDF hash. Issuance's own
+    service when it offers one (it must erase the same)."""
     from django.apps import apps
 
     try:
@@ -77,10 +93,12 @@ def _erase_issued_document(record: Record) -> None:
     if erase is not None:
         erase(document=document)
         return
-    if document.pdf:
-        name, storage = document.pdf.name, document.pdf.storage
-        document.pdf = ""
-        document.save(update_fields=["pdf"])
+    name, storage = (document.pdf.name, document.pdf.storage) if document.pdf else ("", None)
+    document.pdf = ""
+    document.revocation_note = ""
+    document.last_error = ""
+    document.save(update_fields=["pdf", "revocation_note", "last_error"])
+    if name:
         transaction.on_commit(lambda: storage.delete(name))
 
 
