@@ -177,3 +177,50 @@ def test_an_approver_sees_the_list_but_cannot_check_in(counter, hanako):
     assert "この操作の権限がありません" in response.content.decode()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.BOOKED
+
+
+def test_opening_a_booking_with_its_application_is_an_access_the_resident_sees(
+    certificate, counter, hanako, hanako_client, shimin_staff, taro
+):
+    from madoguchi.counter.models import Application
+    from madoguchi.ledger.models import AccessLog, Event
+    from tests.payments.helpers import fill_certificate
+
+    application = Application.objects.get(pk=fill_certificate(hanako_client))
+    booking = book(counter, hanako, at(open_day(), 9), application=application)
+    # A booking without an application shows no application: nothing to log.
+    plain = book(counter, taro, at(open_day(), 10))
+    client = login(shimin_staff)
+    assert client.get(reverse("appointments_staff:booking", args=[plain.pk])).status_code == 200
+    assert not AccessLog.objects.exists()
+    page = client.get(reverse("appointments_staff:booking", args=[booking.pk]))
+    assert page.status_code == 200 and "所得証明書" in page.content.decode()
+    log = AccessLog.objects.get()
+    assert (log.actor, log.subject_user, log.unit, log.what, log.purpose) == (
+        shimin_staff,
+        hanako,
+        counter.unit,
+        "application",
+        "counter",
+    )
+    assert (log.object_type, log.object_id) == ("application", str(application.pk))
+    event = Event.objects.get(event_type="access.logged")
+    assert event == log.event
+    assert (event.subject_type, event.subject_id) == ("person", str(hanako.pk))
+    mine = hanako_client.get(reverse("access_log:mine")).content.decode()
+    assert counter.unit.name in mine and "窓口での手続のため" in mine
+    assert reverse("counter:detail", args=[application.pk]) in mine
+    assert "窓口での手続のため" not in login(taro).get(reverse("access_log:mine")).content.decode()
+
+
+def test_a_booking_for_an_application_made_for_someone_else_is_logged_for_both(
+    counter, hanako, taro, shimin_staff, kankyo_staff, django_capture_on_commit_callbacks
+):
+    from tests.backoffice.test_access_log import assert_both_see, submit_for_taro
+
+    application = submit_for_taro(hanako, django_capture_on_commit_callbacks)
+    booking = book(counter, hanako, at(open_day(), 9), application=application)
+    url = reverse("appointments_staff:booking", args=[booking.pk])
+    assert login(kankyo_staff).get(url).status_code == 404
+    assert login(shimin_staff).get(url).status_code == 200
+    assert_both_see(application, [hanako, taro], ["counter"])

@@ -150,3 +150,63 @@ def test_my_number_needs_the_second_factor_again_after_a_while(
     assert MY_NUMBER in response.content.decode()
     log = AccessLog.objects.get(what="my_number")
     assert (log.actor, log.purpose) == (kankyo_staff, "review")
+
+
+def submit_for_taro(hanako, capture_on_commit):
+    """A 住民票の写し that Hanako (法定代理人) applies for on behalf of Taro, who has an
+    account and may see it."""
+    from ..counter.helpers import JUMINHYO_PAGES, application_id_from, fill_pages, start
+
+    client = login(hanako, level="mynumber_card")
+    subject = {
+        "role": "legal_representative",
+        "subject_family": "佐藤",
+        "subject_given": "太郎",
+        "subject_birth_year": "平成2",
+        "subject_birth_month": "1",
+        "subject_birth_day": "15",
+        "subject_email": "taro@example.jp",
+    }
+    application_id = application_id_from(start(client, "992011", "juminhyo-copy", subject))
+    fill_pages(client, application_id, JUMINHYO_PAGES)
+    with capture_on_commit(execute=True):
+        submit(client, application_id)
+    return Application.objects.get(pk=application_id)
+
+
+def assert_both_see(application, people, purposes: list[str]) -> None:
+    """Each person has an access log row (and its ledger event) per purpose, and sees
+    them on their account's access history page."""
+    from madoguchi.ledger.models import AccessPurpose, Event
+
+    for person in people:
+        logs = AccessLog.objects.filter(subject_user=person).order_by("at", "id")
+        assert [(log.what, log.purpose) for log in logs] == [
+            ("application", purpose) for purpose in purposes
+        ]
+        assert {log.object_id for log in logs} == {str(application.pk)}
+        events = Event.objects.filter(
+            event_type="access.logged", subject_type="person", subject_id=str(person.pk)
+        )
+        assert events.count() == len(purposes)
+        page = login(person).get(reverse("access_log:mine")).content.decode()
+        for purpose in purposes:
+            assert str(AccessPurpose(purpose).label) in page
+        assert reverse("counter:detail", args=[application.pk]) in page
+
+
+def test_an_application_made_for_someone_else_is_their_data_too(
+    hanako, taro, taro_client, shimin_staff, kankyo_staff, django_capture_on_commit_callbacks
+):
+    """法定代理人: the applicant and the person the application is about both see staff
+    opening it."""
+    application = submit_for_taro(hanako, django_capture_on_commit_callbacks)
+    assert application.subject_user_id == taro.pk
+    url = reverse("backoffice:detail", args=[application.pk])
+    # Another department's staff are refused, and nothing is logged.
+    assert login(kankyo_staff).get(url).status_code == 404
+    assert not AccessLog.objects.exists()
+    assert login(shimin_staff).get(url).status_code == 200
+    assert_both_see(application, [hanako, taro], ["review"])
+    # The person it is about opens the application from there (read only).
+    assert taro_client.get(reverse("counter:detail", args=[application.pk])).status_code == 200

@@ -315,3 +315,30 @@ def test_a_correction_that_changes_the_fee_after_payment_is_flagged(
     page = login(shimin_staff).get(reverse("payments_staff:home"))
     changed = [m for m in page.context["mismatches"] if m.kind == "fee_changed"]
     assert len(changed) == 1 and changed[0].detail == "600円 / 900円"
+
+
+def test_downloading_a_receipt_is_an_access_the_payer_sees(
+    day_of_payments, hanako, hanako_client, shimin_staff, kankyo_staff
+):
+    from madoguchi.ledger.models import AccessLog
+
+    card = day_of_payments.get(method="card")
+    assert (
+        login(kankyo_staff).get(reverse("payments_staff:receipt", args=[card.pk])).status_code
+        == 404
+    )
+    assert not AccessLog.objects.exists()
+    pdf = login(shimin_staff).get(reverse("payments_staff:receipt", args=[card.pk]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    log = AccessLog.objects.get()
+    assert (log.actor, log.subject_user, log.unit, log.what, log.purpose) == (
+        shimin_staff,
+        hanako,
+        card.fee.unit,
+        "document",
+        "issuance",
+    )
+    assert (log.object_type, log.object_id) == ("receipt", str(card.receipt.pk))
+    assert (log.event.event_type, log.event.subject_id) == ("access.logged", str(hanako.pk))
+    mine = hanako_client.get(reverse("access_log:mine")).content.decode()
+    assert "交付文書" in mine and "交付のため" in mine

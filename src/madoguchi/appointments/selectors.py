@@ -71,7 +71,13 @@ def booking_for_staff(user, booking_id) -> Booking | None:
         return None
     return (
         Booking.objects.filter(pk=key, counter__in=counters_for_staff(user))
-        .select_related("counter", "user", "procedure__current_version", "application")
+        .select_related(
+            "counter__unit",
+            "user",
+            "procedure__current_version",
+            "application__applicant",
+            "application__subject_user",
+        )
         .first()
     )
 

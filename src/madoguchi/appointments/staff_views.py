@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.catalogue.errors import FieldError
 from madoguchi.catalogue.fieldtypes import DisplayContext
 from madoguchi.counter.services import CounterError
+from madoguchi.ledger.services import log_access
 from madoguchi.organisation.selectors import is_staff_member
 
 from . import permissions, selectors, services, slots
@@ -101,11 +102,35 @@ def _application_rows(booking: Booking):
     return definition.display_rows(application.answers, DisplayContext())
 
 
+def _log_application_access(staff, booking: Booking) -> None:
+    """The page shows the linked application's answers and the person's name: an access
+    to the application, which the person sees on their account (as when the back office
+    opens it), written before the page is shown. For an application made for someone
+    else, it is that person's data too, when they have an account that may see it."""
+    application = booking.application
+    if application is None:
+        return
+    subjects = [application.applicant]
+    if application.subject_user_id and application.subject_user_id != application.applicant_id:
+        subjects.append(application.subject_user)
+    for person in subjects:
+        log_access(
+            actor=staff,
+            unit=booking.counter.unit,
+            subject_user=person,
+            what="application",
+            object_type="application",
+            object_id=str(application.pk),
+            purpose="counter",
+        )
+
+
 @staff_required
 def booking(request: HttpRequest, pk) -> HttpResponse:
     found = selectors.booking_for_staff(request.user, pk)
     if found is None:
         raise Http404
+    _log_application_access(request.user, found)
     return render(
         request,
         "appointments/staff/booking.html",

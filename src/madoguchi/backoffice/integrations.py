@@ -29,21 +29,35 @@ def log_access(
 ) -> None:
     """Staff opened or downloaded a person's application, attachment or profile: the
     ledger's access log, which the person sees on their account. It runs before the data
-    is shown; a refusal of the log is a refusal of the access."""
+    is shown; a refusal of the log is a refusal of the access.
+
+    An application made for someone else (法定代理人, 委任状) is about that person too:
+    when they may see it (`subject_user`), the access is logged for them as well."""
     from madoguchi.ledger import services as ledger
 
     record = getattr(ledger, "log_access", None)
     if record is None:
         return
-    record(
-        actor=actor,
-        unit=application.unit,
-        subject_user=subject_user or application.applicant,
-        what=what,
-        object_type=object_type or "application",
-        object_id=object_id or str(application.pk),
-        purpose=purpose,
-    )
+    subjects = [subject_user] if subject_user is not None else data_subjects(application)
+    for person in subjects:
+        record(
+            actor=actor,
+            unit=application.unit,
+            subject_user=person,
+            what=what,
+            object_type=object_type or "application",
+            object_id=object_id or str(application.pk),
+            purpose=purpose,
+        )
+
+
+def data_subjects(application) -> list:
+    """Whose data an application is: the applicant, and the person it was made for when
+    they have an account that may see it."""
+    subjects = [application.applicant]
+    if application.subject_user_id and application.subject_user_id != application.applicant_id:
+        subjects.append(application.subject_user)
+    return subjects
 
 
 def after_final_decision(*, application, decision, actor) -> None:

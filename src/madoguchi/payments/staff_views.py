@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.core.csvsafe import SafeWriter
 from madoguchi.counter.services import CounterError
+from madoguchi.ledger.services import log_access
 from madoguchi.organisation.selectors import is_staff_member
 
 from . import permissions, receipts, selectors, services
@@ -249,6 +250,17 @@ def payment_receipt(request: HttpRequest, pk) -> HttpResponse:
     receipt = getattr(payment, "receipt", None) if payment else None
     if receipt is None:
         raise Http404
+    # The receipt names the payer (the applicant): downloading it is an access the
+    # person sees on their account, logged before the PDF is served.
+    log_access(
+        actor=request.user,
+        unit=payment.fee.unit,
+        subject_user=payment.fee.application.applicant,
+        what="document",
+        object_type="receipt",
+        object_id=str(receipt.pk),
+        purpose="issuance",
+    )
     return receipts.pdf_response(receipt)
 
 
