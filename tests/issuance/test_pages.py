@@ -224,6 +224,25 @@ def test_staff_opening_the_pdf_is_an_access_the_resident_sees(
     assert AccessLog.objects.filter(what="document").count() == 1
 
 
+def test_a_document_of_an_application_made_for_someone_else_is_their_access_too(
+    permit, prefecture_client, prefecture_staff, hanako, taro
+):
+    from django.urls import reverse
+
+    from madoguchi.counter.models import Application
+    from madoguchi.ledger.models import AccessLog, Event
+
+    # As a 法定代理人's application for a person with an account records it.
+    Application.objects.filter(pk=permit.application_id).update(subject_user=taro)
+    response = prefecture_client.get(reverse("issuance:staff_download", args=[permit.pk]))
+    assert response.status_code == 200
+    logs = AccessLog.objects.filter(what="document", object_id=str(permit.pk))
+    assert {log.subject_user for log in logs} == {hanako, taro}
+    assert all(log.actor == prefecture_staff for log in logs)
+    events = Event.objects.filter(event_type="access.logged", access__in=logs)
+    assert events.count() == 2
+
+
 def test_revocation_needs_a_reason_and_keeps_what_was_typed(permit, prefecture_client, monkeypatch):
     from madoguchi.issuance import views
 

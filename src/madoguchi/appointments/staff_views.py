@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.catalogue.errors import FieldError
 from madoguchi.catalogue.fieldtypes import DisplayContext
+from madoguchi.counter.selectors import data_subjects
 from madoguchi.counter.services import CounterError
 from madoguchi.ledger.services import log_access
 from madoguchi.organisation.selectors import is_staff_member
@@ -110,10 +111,7 @@ def _log_application_access(staff, booking: Booking) -> None:
     application = booking.application
     if application is None:
         return
-    subjects = [application.applicant]
-    if application.subject_user_id and application.subject_user_id != application.applicant_id:
-        subjects.append(application.subject_user)
-    for person in subjects:
+    for person in data_subjects(application):
         log_access(
             actor=staff,
             unit=booking.counter.unit,

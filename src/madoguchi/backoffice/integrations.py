@@ -38,6 +38,8 @@ def log_access(
     record = getattr(ledger, "log_access", None)
     if record is None:
         return
+    from madoguchi.counter.selectors import data_subjects
+
     subjects = [subject_user] if subject_user is not None else data_subjects(application)
     for person in subjects:
         record(
@@ -49,15 +51,6 @@ def log_access(
             object_id=object_id or str(application.pk),
             purpose=purpose,
         )
-
-
-def data_subjects(application) -> list:
-    """Whose data an application is: the applicant, and the person it was made for when
-    they have an account that may see it."""
-    subjects = [application.applicant]
-    if application.subject_user_id and application.subject_user_id != application.applicant_id:
-        subjects.append(application.subject_user)
-    return subjects
 
 
 def after_final_decision(*, application, decision, actor) -> None:

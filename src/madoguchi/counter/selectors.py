@@ -74,6 +74,17 @@ def application_for_staff(user, application_id) -> Application | None:
     return applications_for_staff(user).filter(pk=key).first()
 
 
+def data_subjects(application: Application) -> list:
+    """Whose personal data an application is: the applicant and, for one made for someone
+    else (法定代理人, 委任状), that person when they have an account that may see it
+    (`subject_user`). Staff opening the application or what it led to (its documents,
+    its booking) is logged for each of them."""
+    subjects = [application.applicant]
+    if application.subject_user_id and application.subject_user_id != application.applicant_id:
+        subjects.append(application.subject_user)
+    return subjects
+
+
 def file_of_application(application: Application, file_id) -> ApplicationFile | None:
     key = _uuid(file_id)
     if key is None:

@@ -193,17 +193,20 @@ def _log_access(request, document) -> None:
     """Staff opening a person's issued document is an access the person can see. It is
     written before the document is served; if it cannot be, the document is not served
     (as in the back office): an access nobody can see must not happen."""
+    from madoguchi.counter.selectors import data_subjects
     from madoguchi.ledger import services as ledger
 
-    ledger.log_access(
-        actor=request.user,
-        unit=document.unit,
-        subject_user=document.application.applicant,
-        what="document",
-        object_type="document",
-        object_id=str(document.pk),
-        purpose="issuance",
-    )
+    # A document issued on an application made for someone else is about that person.
+    for person in data_subjects(document.application):
+        ledger.log_access(
+            actor=request.user,
+            unit=document.unit,
+            subject_user=person,
+            what="document",
+            object_type="document",
+            object_id=str(document.pk),
+            purpose="issuance",
+        )
 
 
 @login_required
