@@ -124,6 +124,16 @@ def test_a_case_worker_without_the_role_is_refused(parking):
     )
     assert opened.status_code == 403
     assert not AccessLog.objects.filter(what__in=["special", "attachment"]).exists()
+    # Refused, and the refusals are in the ledger: who, what, why (no personal data).
+    from madoguchi.ledger.models import Event
+
+    refusals = Event.objects.filter(
+        event_type="application.special_access_refused", subject_id=str(parking.pk)
+    ).order_by("id")
+    assert [(e.actor_id, e.details) for e in refusals] == [
+        (str(clerk.pk), {"what": "special", "reason": "special_personal_data"}),
+        (str(clerk.pk), {"what": "attachment", "reason": "special_personal_data"}),
+    ]
 
 
 def test_my_number_needs_the_handler_role(simple_procedure, hanako, kankyo_staff):
@@ -138,6 +148,11 @@ def test_my_number_needs_the_handler_role(simple_procedure, hanako, kankyo_staff
     assert response.status_code == 403
     assert MY_NUMBER not in response.content.decode()
     assert not AccessLog.objects.filter(what="my_number").exists()
+    from madoguchi.ledger.models import Event
+
+    refusal = Event.objects.get(event_type="application.special_access_refused")
+    assert (refusal.actor_id, refusal.subject_id) == (str(kankyo_staff.pk), str(application.pk))
+    assert refusal.details == {"what": "my_number", "reason": "special_personal_data"}
 
 
 def test_an_unchanged_sensitive_answer_keeps_its_ciphertext(sample, hanako):

@@ -655,15 +655,33 @@ def confirm_assisted_application(
     return submitted
 
 
-def _require_special(staff, application: Application) -> None:
+def _require_special(staff, application: Application, what: str) -> None:
+    """Refuses staff without the permission to see special personal data; the refusal is
+    a ledger event of its own (committed although the request fails), as the records
+    register's refusals are."""
     if not permissions.can_view(staff, application):
+        _refusal_event(staff, application, what, "not_permitted")
         raise Forbidden("この申請を見る権限がありません。", "You may not see this application.")
     if not permissions.can_view_special(staff, application):
+        _refusal_event(staff, application, what, "special_personal_data")
         raise Forbidden(
             "マイナンバーや要配慮個人情報を表示する権限がありません"
             "（特定個人情報等取扱担当者の役割が必要です）。",
             "You may not see My Numbers or special personal data "
             "(the special personal data handler role is needed).",
+        )
+
+
+def _refusal_event(staff, application: Application, what: str, reason: str) -> None:
+    with transaction.atomic():
+        record_event(
+            event_type="application.special_access_refused",
+            actor_kind="staff",
+            actor_id=staff.pk,
+            subject_type="application",
+            subject_id=application.pk,
+            body_id=application.body_id,
+            details={"what": what, "reason": reason},
         )
 
 
@@ -688,7 +706,7 @@ def _log_special(*, staff, application: Application, what: str, purpose: str, ob
 def reveal_my_number(*, application: Application, staff, field_id: str, purpose: str) -> str:
     """The clear 個人番号 of one answer, for staff with the handler role who state why (the
     access log records the purpose, and the resident sees it)."""
-    _require_special(staff, application)
+    _require_special(staff, application, "my_number")
     spec = application.procedure_version.spec.fields.get(field_id)
     value = application.answers.get(field_id) if spec else None
     if spec is None or spec["type"] != "my_number" or not isinstance(value, dict):
@@ -727,7 +745,7 @@ def reveal_sensitive_answer(
     the handler role who state why; the access is logged before anything is shown."""
     from madoguchi.catalogue.fieldtypes import DisplayContext
 
-    _require_special(staff, application)
+    _require_special(staff, application, "special")
     if field_id not in sensitive_answer_ids(application):
         raise CounterError(
             "表示できる要配慮個人情報がありません。", "There is no special personal data here."
@@ -750,7 +768,7 @@ def check_sensitive_file(*, application: Application, staff, purpose: str) -> No
     this purpose (the handler role and a purpose), before asking them to re-authenticate."""
     from madoguchi.ledger.models import AccessPurpose
 
-    _require_special(staff, application)
+    _require_special(staff, application, "attachment")
     if purpose not in AccessPurpose.values:
         error = CounterError(
             "要配慮個人情報を含む添付ファイルを開くには利用目的を選んでください。",
