@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from madoguchi.approvals import selectors as approval_selectors
-from madoguchi.approvals import services as approvals
 from madoguchi.catalogue.selectors import procedure_by_identifier
 from madoguchi.counter.models import Application, ApplicationFile
 from madoguchi.counter.services import create_and_submit
@@ -32,6 +30,7 @@ from madoguchi.records import services as records
 
 from ..api.payloads import DOG
 from ..counter.uploads import pdf, upload
+from ..records.conftest import approve_proposal
 
 pytestmark = pytest.mark.django_db
 
@@ -59,18 +58,6 @@ def filed(sample, hanako, tmp_path):
     key_file = tmp_path / "key.txt"
     key_file.write_text(keys.signer_for(log.origin)[0].verifier().to_string())
     return stored, record, key_file
-
-
-def _approve(director, proposal) -> None:
-    """The 総務課長 approves the proposal on its route: the disposal is carried out."""
-    (actionable,) = [
-        item
-        for item in approval_selectors.actionable_steps(director)
-        if str(item.step.instance_id) == proposal.approval_reference
-    ]
-    approvals.approve_step(
-        step=actionable.step, actor=director, expected_version=actionable.step.version
-    )
 
 
 def _export(tmp_path: Path, name: str) -> Path:
@@ -137,7 +124,7 @@ def test_content_destroyed_by_an_approved_disposal_still_verifies(filed, tmp_pat
     proposal = records.propose_disposition(
         actor=officer, file=record.file, action="destroy", reason="保存期間満了のため"
     )
-    _approve(director, proposal)
+    approve_proposal(director, proposal)
     sequence_now()
     destroyed = Event.objects.get(event_type="records.destroyed")
     assert stored.sha256 in destroyed.details["content_hashes"]

@@ -22,7 +22,7 @@ from madoguchi.records import selectors, services
 from madoguchi.records.models import FileState, LegalHold, ProposalState, Record, RecordFile
 
 from ..counter.uploads import pdf, upload
-from .conftest import submit_dog
+from .conftest import approve_proposal, submit_dog
 
 pytestmark = pytest.mark.django_db
 
@@ -30,19 +30,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def expired_file(old_application):
     return services.file_record(kind="application", subject=old_application).file
-
-
-def _approve(director, proposal):
-    (actionable,) = [
-        item
-        for item in approval_selectors.actionable_steps(director)
-        if str(item.step.instance_id) == proposal.approval_reference
-    ]
-    approvals.approve_step(
-        step=actionable.step, actor=director, expected_version=actionable.step.version
-    )
-    proposal.refresh_from_db()
-    return proposal
 
 
 def test_the_records_officer_sees_the_expired_files(officer, expired_file, hanako):
@@ -67,7 +54,7 @@ def test_destruction_needs_an_approved_proposal(officer, director, expired_file,
             actor=officer, file=expired_file, action="transfer", reason="x"
         )
 
-    proposal = _approve(director, proposal)
+    proposal = approve_proposal(director, proposal)
     assert proposal.state == ProposalState.EXECUTED
     file = RecordFile.objects.get(pk=expired_file.pk)
     assert file.state == FileState.DESTROYED and file.disposed_at
@@ -117,7 +104,7 @@ def test_destruction_erases_the_attachments_bytes_but_keeps_their_hashes(
     proposal = services.propose_disposition(
         actor=officer, file=file, action="destroy", reason="満了"
     )
-    _approve(director, proposal)
+    approve_proposal(director, proposal)
     stored = StoredFile.objects.get(pk=stored.pk)
     assert not stored.file and stored.original_name == "（廃棄済み）"
     assert len(stored.sha256) == 64
@@ -132,7 +119,7 @@ def test_transfer_produces_a_bagit_package_with_the_ledger(
         actor=officer, file=expired_file, action="transfer", reason="歴史公文書として移管"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        proposal = _approve(director, proposal)
+        proposal = approve_proposal(director, proposal)
     proposal.refresh_from_db()
     assert proposal.state == ProposalState.EXECUTED
     assert RecordFile.objects.get(pk=expired_file.pk).state == FileState.TRANSFERRED
@@ -161,7 +148,7 @@ def test_an_extension_moves_the_expiry(officer, director, expired_file):
         reason="事業継続中のため",
         extension_years=2,
     )
-    _approve(director, proposal)
+    approve_proposal(director, proposal)
     file = RecordFile.objects.get(pk=expired_file.pk)
     assert file.expiry == dt.date(2021, 3, 31) and file.extension_years == 2
     assert file.state == FileState.ACTIVE
@@ -201,7 +188,7 @@ def test_a_hold_placed_after_approval_blocks_the_execution(officer, director, ex
         ends_on=dt.date.today() + dt.timedelta(days=60),
     )
     with pytest.raises(approvals.ApprovalError, match="保留"):
-        _approve(director, proposal)
+        approve_proposal(director, proposal)
     assert RecordFile.objects.get(pk=expired_file.pk).state == FileState.ACTIVE
     assert LegalHold.objects.filter(file=expired_file).count() == 1
 
@@ -321,7 +308,7 @@ def test_the_offline_verifier_checks_stored_files_and_records_and_sees_lawful_di
     proposal = services.propose_disposition(
         actor=officer, file=record.file, action="destroy", reason="満了"
     )
-    _approve(director, proposal)
+    approve_proposal(director, proposal)
     sequence_now()
     status, output = verify("disposed")
     assert status == 0, output
