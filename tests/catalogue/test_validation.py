@@ -265,6 +265,17 @@ def test_wrong_type_of_top_level_values():
     )
 
 
+def test_the_english_category_is_optional_text():
+    data, problems = check_text(
+        changed("category: テスト\n", "category: テスト\ncategory_en: Tests\n"), FILE
+    )
+    assert problems == [] and data["category_en"] == "Tests"
+    text = changed("category: テスト\n", "category: テスト\ncategory_en: [Tests]\n")
+    problem = only_problem(text)
+    assert (problem.line, problem.path) == (line_of(text, "category_en:"), "category_en")
+    assert problem.ja and problem.en
+
+
 def test_wrong_type_of_the_fee_amount_is_named():
     """fee is `null` or an object: the mistake is in the object, not "expected null"."""
     problem = only_problem(changed("amount: 300", "amount: '300'"))

@@ -7,30 +7,21 @@ name it; content destroyed through the real disposal service still verifies.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
-import uuid
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
-from madoguchi.catalogue.selectors import procedure_by_identifier
-from madoguchi.counter.models import Application, ApplicationFile
-from madoguchi.counter.services import create_and_submit
-from madoguchi.files.services import erase_stored_file, store_upload
+from madoguchi.files.services import erase_stored_file
 from madoguchi.identity.models import User
-from madoguchi.ledger import keys
 from madoguchi.ledger.export import export_ledger
-from madoguchi.ledger.models import Event, Log
+from madoguchi.ledger.models import Event
 from madoguchi.ledger.services import sequence_now
 from madoguchi.ledger.verifier import main as verify_main
 from madoguchi.records import services as records
 
-from ..api.payloads import DOG
-from ..counter.uploads import pdf, upload
-from ..records.conftest import approve_proposal
+from ..records.conftest import approve_proposal, filed_with_attachment
 
 pytestmark = pytest.mark.django_db
 
@@ -39,24 +30,8 @@ pytestmark = pytest.mark.django_db
 def filed(sample, hanako, tmp_path):
     """An expired application with one attachment, filed in the register and ledgered,
     and the body's published key."""
-    stored = store_upload(upload("写真.pdf", pdf()), owner=hanako, accept=["pdf"])
-    application, _ = create_and_submit(
-        procedure=procedure_by_identifier("992011", "dog-registration"),
-        applicant=hanako,
-        answers=DOG,
-        idempotency_key=uuid.uuid4(),
-        identity_level="account",
-    )
-    ApplicationFile.objects.create(application=application, stored_file=stored, field_id="proof")
-    Application.objects.filter(pk=application.pk).update(
-        submitted_at=timezone.make_aware(dt.datetime(2012, 5, 1, 9, 0))
-    )
-    application.refresh_from_db()
-    record = records.file_record(kind="application", subject=application)
-    sequence_now()
-    log = Log.objects.get(body__code="992011")
     key_file = tmp_path / "key.txt"
-    key_file.write_text(keys.signer_for(log.origin)[0].verifier().to_string())
+    stored, record = filed_with_attachment(hanako, key_file)
     return stored, record, key_file
 
 

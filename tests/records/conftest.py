@@ -41,6 +41,34 @@ def submit_dog(user, *, submitted_at: dt.datetime | None = None) -> Application:
     return application
 
 
+def filed_with_attachment(user, key_path):
+    """An application of 2012 (its file long expired) with one PDF attachment, filed in
+    the register and sequenced into the ledger, and the body's public key written to
+    `key_path`: what the offline verifier's content checks start from. Returns the
+    stored file and the record."""
+    from madoguchi.counter.models import ApplicationFile
+    from madoguchi.files.services import store_upload
+    from madoguchi.ledger import keys
+    from madoguchi.ledger.models import Log
+    from madoguchi.ledger.services import sequence_now
+    from madoguchi.records import services
+
+    from ..counter.uploads import pdf, upload
+
+    stored = store_upload(upload("写真.pdf", pdf()), owner=user, accept=["pdf"])
+    application = submit_dog(user)
+    ApplicationFile.objects.create(application=application, stored_file=stored, field_id="proof")
+    Application.objects.filter(pk=application.pk).update(
+        submitted_at=timezone.make_aware(dt.datetime(2012, 5, 1, 9, 0))
+    )
+    application.refresh_from_db()
+    record = services.file_record(kind="application", subject=application)
+    sequence_now()
+    log = Log.objects.get(body__code="992011")
+    key_path.write_text(keys.signer_for(log.origin)[0].verifier().to_string())
+    return stored, record
+
+
 @pytest.fixture
 def old_application(hanako):
     """Submitted in 年度 2015: its 3-year file expired on 2019-03-31."""

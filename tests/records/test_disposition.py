@@ -22,7 +22,7 @@ from madoguchi.records import selectors, services
 from madoguchi.records.models import FileState, LegalHold, ProposalState, Record, RecordFile
 
 from ..counter.uploads import pdf, upload
-from .conftest import approve_proposal, submit_dog
+from .conftest import approve_proposal, filed_with_attachment, submit_dog
 
 pytestmark = pytest.mark.django_db
 
@@ -256,39 +256,11 @@ def test_the_command_refuses_without_an_approved_proposal(officer, expired_file)
 def test_the_offline_verifier_checks_stored_files_and_records_and_sees_lawful_disposal(
     officer, director, hanako, tmp_path
 ):
-    import uuid
-
-    from django.utils import timezone
-
-    from madoguchi.catalogue.selectors import procedure_by_identifier
-    from madoguchi.counter.models import ApplicationFile
-    from madoguchi.counter.services import create_and_submit
-    from madoguchi.files.services import store_upload
-    from madoguchi.ledger import keys
     from madoguchi.ledger.export import export_ledger
-    from madoguchi.ledger.models import Log
     from madoguchi.ledger.verifier import main as verify_main
 
-    from ..api.payloads import DOG
-
-    stored = store_upload(upload("写真.pdf", pdf()), owner=hanako, accept=["pdf"])
-    application, _ = create_and_submit(
-        procedure=procedure_by_identifier("992011", "dog-registration"),
-        applicant=hanako,
-        answers=DOG,
-        idempotency_key=uuid.uuid4(),
-        identity_level="account",
-    )
-    ApplicationFile.objects.create(application=application, stored_file=stored, field_id="proof")
-    Application.objects.filter(pk=application.pk).update(
-        submitted_at=timezone.make_aware(dt.datetime(2012, 5, 1, 9, 0))
-    )
-    application.refresh_from_db()
-    record = services.file_record(kind="application", subject=application)
-    sequence_now()
-    log = Log.objects.get(body__code="992011")
     key_file = tmp_path / "key.txt"
-    key_file.write_text(keys.signer_for(log.origin)[0].verifier().to_string())
+    stored, record = filed_with_attachment(hanako, key_file)
 
     def verify(name: str) -> tuple[int, str]:
         export_ledger(tmp_path / name, names=["992011"], content=True)
