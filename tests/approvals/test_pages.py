@@ -58,6 +58,27 @@ def test_the_inbox_lists_my_items_and_those_i_may_decide_as_deputy(people, insta
     assert "課長決裁（2/2）" in deputy
 
 
+def test_the_history_names_whom_a_deputy_decided_for(people, instance):
+    login(people.kakaricho).post(
+        reverse("approvals:act", args=[only_pending(instance).pk]),
+        {"action": "approve", "version": "1"},
+    )
+    client = login(people.hosa)
+    step = only_pending(instance)
+    response = client.post(
+        reverse("approvals:act", args=[step.pk]),
+        {"action": "approve", "version": str(step.version), "on_behalf_of": str(people.kacho.pk)},
+    )
+    assert response.status_code == 302
+    instance.refresh_from_db()
+    assert instance.state == "completed"
+    page = client.get(reverse("approvals:detail", args=[instance.pk])).content.decode()
+    # The 課長 never acted: their name comes from the event's on_behalf_of alone.
+    start = page.index('<ol class="timeline">', page.index("<h2>履歴</h2>"))
+    history = page[start : page.index("</ol>", start)]
+    assert "田中 健さんの代決" in history
+
+
 def test_the_page_is_only_for_those_who_may_see_it(people, instance, hanako):
     url = reverse("approvals:detail", args=[instance.pk])
     assert login(people.kakaricho).get(url).status_code == 200

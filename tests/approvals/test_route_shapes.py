@@ -149,7 +149,7 @@ def test_a_deputy_approves_for_an_absent_approver_and_both_are_recorded(people, 
     assert (step.acted_by, step.acted_for) == (people.hosa, people.kacho)
     event = Event.objects.filter(event_type="approval.step_approved").last()
     assert event.actor_id == str(people.hosa.pk)
-    assert event.details["on_behalf_of"] == people.kacho.pk
+    assert event.details["on_behalf_of"] == {"person": "staff", "id": str(people.kacho.pk)}
     assert list(selectors.deputy_actions(people.kacho)) == [step]
 
 

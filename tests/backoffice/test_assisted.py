@@ -108,7 +108,7 @@ def test_confirmed_on_the_tablet(
     assert submitted.answers["dog_name"] == "コロ"
     event = Event.objects.get(subject_id=str(submitted.pk), event_type="application.submitted")
     assert event.actor_kind == "staff" and event.actor_id == str(kankyo_staff.pk)
-    assert event.details["on_behalf_of"] == hanako.pk
+    assert event.details["on_behalf_of"] == {"person": "resident", "id": str(hanako.pk)}
     assert event.details["confirmation"] == "tablet"
     assert event.details["identity_document"] == "drivers_licence"
     assert [m.to for m in mail.outbox] == [["hanako@example.jp"]]

@@ -67,7 +67,7 @@ def test_a_routed_decision_is_drafted_and_decided_by_the_route(hanako, kankyo_st
     event = Event.objects.get(
         subject_id=str(application.pk), event_type="application.route_approve"
     )
-    assert event.details["approved_by"] == kankyo_kacho.pk
+    assert event.details["approved_by"] == {"person": "staff", "id": str(kankyo_kacho.pk)}
     assert event.details["on_behalf_of"] is None
     assert event.details["route"] == str(instance.pk)
     assert OutboundEmail.objects.filter(

@@ -168,3 +168,47 @@ def test_demo_keys_are_marked(body, settings, tmp_path):
     assert path.read_text().startswith("# DEMO KEY")
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert LogKey.objects.get().is_demo
+
+
+def test_people_in_the_details_are_published_as_their_actor_pseudonyms(body):
+    from madoguchi.ledger.check import check_database
+    from madoguchi.ledger.services import person, person_id, record_event
+
+    with transaction.atomic():
+        assigned = record_event(
+            event_type="application.assigned",
+            actor_kind="staff",
+            actor_id=31,
+            subject_type="application",
+            subject_id="app-1",
+            body_id=body.pk,
+            details={"assignee": person("staff", 32), "previous": person("staff", None)},
+        )
+        acted = record_event(
+            event_type="test.acted",
+            actor_kind="staff",
+            actor_id=32,
+            subject_type="application",
+            subject_id="app-1",
+            body_id=body.pk,
+        )
+    sequence_now()
+    leaf = {e: json.loads(bytes(leaf)) for e, leaf in Entry.objects.values_list("event", "leaf")}
+    published = leaf[assigned.pk]["details"]
+    assert published["previous"] is None
+    # The assignee is the same pseudonym as the same person acting in another entry.
+    assert published["assignee"] == {"kind": "staff", "ref": leaf[acted.pk]["actor"]["ref"]}
+    assert "32" not in json.dumps(published)
+    # The row keeps the account id for the platform, and the check rebuilds the leaf.
+    assert person_id(Event.objects.get(pk=assigned.pk).details["assignee"]) == "32"
+    assert check_database().problems == []
+
+
+def test_a_person_is_named_with_a_known_kind():
+    from madoguchi.ledger.services import person, person_id
+
+    with pytest.raises(ValueError):
+        person("applicant", 3)
+    # Events written before people were marked keep bare ids, which read back alike.
+    assert person_id(7) == person_id("7") == person_id(person("resident", 7)) == "7"
+    assert person_id(None) is None and person_id(person("staff", None)) is None

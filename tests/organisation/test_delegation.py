@@ -47,7 +47,8 @@ def test_a_deputy_acts_for_the_principal_only_during_the_period(pair):
     event = Event.objects.get(
         event_type="organisation.delegation_created", subject_id=str(delegation.pk)
     )
-    assert event.details["principal"] == principal.pk and event.details["deputy"] == deputy.pk
+    assert event.details["principal"] == {"person": "staff", "id": str(principal.pk)}
+    assert event.details["deputy"] == {"person": "staff", "id": str(deputy.pk)}
     services.cancel_delegation(actor=principal, delegation=delegation)
     assert selectors.acting_for(deputy, start + dt.timedelta(hours=1)) == []
     assert Event.objects.filter(event_type="organisation.delegation_cancelled").count() == 1

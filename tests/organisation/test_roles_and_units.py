@@ -94,7 +94,11 @@ def test_granting_and_revoking_roles_is_ledgered_and_kept(sample, admin):
     assert granted.count() == 1
     event = granted.get()
     assert (event.actor_kind, event.actor_id) == ("staff", str(admin.pk))
-    assert event.details == {"user": tanto.pk, "unit": "shiminka", "role": "approver"}
+    assert event.details == {
+        "user": {"person": "staff", "id": str(tanto.pk)},
+        "unit": "shiminka",
+        "role": "approver",
+    }
     services.revoke_role(actor=admin, grant=grant)
     assert not selectors.has_role(tanto, Role.APPROVER)
     grant.refresh_from_db()

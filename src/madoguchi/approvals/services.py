@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from madoguchi.catalogue import conditions
 from madoguchi.files.services import UploadRejected, erase_stored_file, store_upload
-from madoguchi.ledger.services import record_event
+from madoguchi.ledger.services import person, record_event
 from madoguchi.organisation import selectors as organisation
 from madoguchi.organisation.models import Position, StaffMembership, Unit
 
@@ -606,7 +606,7 @@ def approve_step(
             "stage": step.stage,
             "unit": step.unit.code,
             "final": step.is_final,
-            "on_behalf_of": principal.pk if principal else None,
+            "on_behalf_of": person("staff", principal.pk if principal else None),
         },
     )
     stage_done = not _stage_rows(instance, step.stage).exclude(state=StepState.APPROVED).exists()
@@ -694,7 +694,7 @@ def return_step(
             "stage": step.stage,
             "unit": step.unit.code,
             "to": "drafter" if to_drafter else "previous",
-            "on_behalf_of": principal.pk if principal else None,
+            "on_behalf_of": person("staff", principal.pk if principal else None),
         },
     )
     if to_drafter:

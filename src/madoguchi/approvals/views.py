@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.files.services import open_stored
 from madoguchi.identity import services as identity
+from madoguchi.ledger.services import person_id
 from madoguchi.organisation import selectors as organisation
 from madoguchi.organisation import services as organisation_services
 from madoguchi.organisation.forms import FormError, delegation_form
@@ -158,21 +159,23 @@ def _stages(instance: ApprovalInstance) -> list[dict]:
 
 def _history(instance: ApprovalInstance) -> list[dict]:
     events = list(selectors.history(instance))
+    principals = {event.pk: person_id(event.details.get("on_behalf_of")) for event in events}
+    named = {e.actor_id for e in events} | set(principals.values())
     people = {
         str(user.pk): user
         for user in get_user_model().objects.filter(
-            pk__in=[int(e.actor_id) for e in events if e.actor_id.isdigit()]
+            pk__in=[int(ref) for ref in named if ref and ref.isdigit()]
         )
     }
     result = []
     for event in events:
-        behalf = event.details.get("on_behalf_of")
+        behalf = principals[event.pk]
         result.append(
             {
                 "label": EVENT_LABELS.get(event.event_type, event.event_type),
                 "at": event.occurred_at,
                 "actor": people.get(event.actor_id),
-                "on_behalf_of": people.get(str(behalf)) if behalf else None,
+                "on_behalf_of": people.get(behalf) if behalf else None,
                 "step": event.details.get("step", ""),
                 "to": event.details.get("to", ""),
                 "round": event.details.get("round"),

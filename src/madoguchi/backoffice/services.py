@@ -27,7 +27,7 @@ from madoguchi.counter.models import (
     State,
 )
 from madoguchi.counter.services import Conflict, CounterError, StateNotAllowed
-from madoguchi.ledger.services import content_hash, record_event
+from madoguchi.ledger.services import content_hash, person, record_event
 from madoguchi.notifications.services import notify_staff
 
 from . import integrations, permissions, selectors
@@ -645,8 +645,8 @@ def confirm_assisted_application(
             identity_level=application.procedure_version.identity_level,
             on_behalf={
                 "channel": Channel.COUNTER,
-                "entered_by": staff.pk,
-                "on_behalf_of": application.applicant_id,
+                "entered_by": person("staff", staff.pk),
+                "on_behalf_of": person("resident", application.applicant_id),
                 "confirmation": confirmation,
                 "identity_document": identity_document,
                 "signed_summary_sha256": stored.sha256 if stored else "",
@@ -867,8 +867,8 @@ def remind_due_dates(*, on: dt.date | None = None) -> int:
         else:
             unassigned_by_unit.setdefault(item.unit_id, []).append(item)
     for unit_items in unassigned_by_unit.values():
-        for person in selectors.assignable_staff(unit_items[0].unit).values_list("pk", flat=True):
-            per_user.setdefault(person, []).extend(unit_items)
+        for staff_id in selectors.assignable_staff(unit_items[0].unit).values_list("pk", flat=True):
+            per_user.setdefault(staff_id, []).extend(unit_items)
     written = 0
     for user_id, user_items in per_user.items():
         shown = user_items[:30]

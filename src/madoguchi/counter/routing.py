@@ -12,6 +12,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
+from madoguchi.ledger.services import person
+
 SUBJECT_KIND = "application_decision"
 
 
@@ -159,8 +161,8 @@ def final_approval(instance) -> dict[str, Any]:
     if step is None:
         return {}
     return {
-        "approved_by": step.acted_by_id,
-        "on_behalf_of": step.acted_for_id,
+        "approved_by": person("staff", step.acted_by_id),
+        "on_behalf_of": person("staff", step.acted_for_id),
         "route_step": step.key,
     }
 

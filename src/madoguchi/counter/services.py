@@ -32,7 +32,7 @@ from madoguchi.files.services import (
 from madoguchi.identity import levels
 from madoguchi.identity.services import prefill_values
 from madoguchi.ledger.models import Event
-from madoguchi.ledger.services import content_hash, record_event, require_checkpoint
+from madoguchi.ledger.services import content_hash, person, record_event, require_checkpoint
 from madoguchi.notifications.services import notify_staff, queue_email
 
 from . import deadlines, hooks, routing, states
@@ -1359,7 +1359,11 @@ def assign(
         subject_type="application",
         subject_id=application.pk,
         body_id=application.body_id,
-        details={"assignee": new, "previous": previous, "claimed": new == actor.pk},
+        details={
+            "assignee": person("staff", new),
+            "previous": person("staff", previous),
+            "claimed": new == actor.pk,
+        },
     )
     if assignee is not None and new != actor.pk:
         notify_staff(

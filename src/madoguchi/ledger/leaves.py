@@ -31,6 +31,39 @@ LEAF_VERSION = 1
 MAX_LEAF_BYTES = 65_535
 # Subjects that are people: their identifiers are pseudonymised like actors'.
 PERSON_SUBJECTS = frozenset({"person", "user", "resident", "staff"})
+# Kinds of person a value of the details may name (ledger.services.person).
+PERSON_KINDS = frozenset({"resident", "staff"})
+
+
+def is_person_reference(value: Any) -> bool:
+    """A person named in an event's details, as the event row keeps it:
+    {"person": "<kind>", "id": "<account id>"}, exactly those two strings."""
+    return (
+        type(value) is dict
+        and len(value) == 2
+        and value.get("person") in PERSON_KINDS
+        and type(value.get("id")) is str
+    )
+
+
+def publishable_details(
+    details: dict[str, Any], pseudonymise: Callable[[str, str], str]
+) -> dict[str, Any]:
+    """The details as the leaf publishes them: each person named at the top level, or in
+    a list there, becomes {"kind": …, "ref": <pseudonym>}, the form of the leaf's actor
+    (the same person has the same pseudonym in both). Nothing else changes."""
+
+    def publish(value: Any) -> Any:
+        if is_person_reference(value):
+            return {"kind": value["person"], "ref": pseudonymise(value["person"], value["id"])}
+        return value
+
+    if not any(type(value) is dict or type(value) is list for value in details.values()):
+        return details
+    return {
+        key: [publish(item) for item in value] if type(value) is list else publish(value)
+        for key, value in details.items()
+    }
 
 
 def format_time(value: dt.datetime) -> str:
@@ -72,7 +105,7 @@ def leaf_document(
         "actor": {"kind": actor_kind, "ref": pseudonymise(actor_kind, actor_id)},
         "subject": subject,
         "content_sha256": content_sha256,
-        "details": details,
+        "details": publishable_details(details, pseudonymise),
     }
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import sequencer
+from . import leaves, sequencer
 from .models import Event
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,29 @@ def content_hash(content: Any) -> str:
             content, ensure_ascii=False, sort_keys=True, separators=(",", ":")
         ).encode()
     return hashlib.sha256(data).hexdigest()
+
+
+def person(kind: str, account_id: int | str | None) -> dict[str, str] | None:
+    """A person named in an event's details (an assignee, a principal, the resident
+    a clerk entered an application for): the event row keeps the account id, which the
+    platform reads back with `person_id`; the published leaf carries a keyed pseudonym
+    in its place, the one the same person has as an actor (decision 0010). `kind` is
+    "staff" or "resident"; None stays None."""
+    if kind not in leaves.PERSON_KINDS:
+        raise ValueError(f"unknown kind of person: {kind!r}")
+    if account_id is None or account_id == "":
+        return None
+    return {"person": kind, "id": str(account_id)}
+
+
+def person_id(value: Any) -> str | None:
+    """The account id of a person named in details: `person(...)`'s form, or a bare id
+    in the details of events written before it existed."""
+    if leaves.is_person_reference(value):
+        return value["id"]
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    return str(value)
 
 
 def record_event(

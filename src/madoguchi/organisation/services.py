@@ -19,7 +19,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
-from madoguchi.ledger.services import record_event
+from madoguchi.ledger.services import person, record_event
 
 from . import roles as role_specs
 from . import selectors
@@ -372,7 +372,7 @@ def add_membership(
         subject_id=membership.pk,
         body_id=unit.body_id,
         details={
-            "user": user.pk,
+            "user": person("staff", user.pk),
             "unit": unit.code,
             "position": position.code,
             "primary": is_primary,
@@ -400,7 +400,7 @@ def change_position(*, actor, membership: StaffMembership, position: Position | 
         subject_id=membership.pk,
         body_id=membership.unit.body_id,
         details={
-            "user": membership.user_id,
+            "user": person("staff", membership.user_id),
             "unit": membership.unit.code,
             "from": previous,
             "to": position.code,
@@ -425,7 +425,7 @@ def remove_membership(*, actor, membership: StaffMembership) -> None:
         subject_id=membership.pk,
         body_id=membership.unit.body_id,
         details={
-            "user": membership.user_id,
+            "user": person("staff", membership.user_id),
             "unit": membership.unit.code,
             "position": membership.position_id,
         },
@@ -469,7 +469,7 @@ def grant_role(*, actor, user, unit: Unit, role: str) -> RoleGrant:
         subject_type="role_grant",
         subject_id=grant.pk,
         body_id=unit.body_id,
-        details={"user": user.pk, "unit": unit.code, "role": role},
+        details={"user": person("staff", user.pk), "unit": unit.code, "role": role},
     )
     return grant
 
@@ -502,7 +502,11 @@ def revoke_role(*, actor, grant: RoleGrant) -> RoleGrant:
         subject_type="role_grant",
         subject_id=grant.pk,
         body_id=grant.unit.body_id,
-        details={"user": grant.user_id, "unit": grant.unit.code, "role": grant.role},
+        details={
+            "user": person("staff", grant.user_id),
+            "unit": grant.unit.code,
+            "role": grant.role,
+        },
     )
     return grant
 
@@ -722,8 +726,8 @@ def create_delegation(
         subject_id=delegation.pk,
         body_id=body.pk,
         details={
-            "principal": principal.pk,
-            "deputy": deputy.pk,
+            "principal": person("staff", principal.pk),
+            "deputy": person("staff", deputy.pk),
             "unit": unit.code if unit else None,
             "starts_at": starts_at.isoformat(),
             "ends_at": ends_at.isoformat(),
@@ -748,7 +752,10 @@ def cancel_delegation(*, actor, delegation: Delegation) -> Delegation:
         subject_type="delegation",
         subject_id=delegation.pk,
         body_id=delegation.body_id,
-        details={"principal": delegation.principal_id, "deputy": delegation.deputy_id},
+        details={
+            "principal": person("staff", delegation.principal_id),
+            "deputy": person("staff", delegation.deputy_id),
+        },
     )
     return delegation
 
@@ -973,7 +980,7 @@ def _import_staff(actor, body: Body, staff, units: dict[str, Unit], report: Impo
                 subject_id=membership.pk,
                 body_id=body.pk,
                 details={
-                    "user": user.pk,
+                    "user": person("staff", user.pk),
                     "unit": unit.code,
                     "position": position.code,
                     "primary": primary,
@@ -992,7 +999,7 @@ def _import_staff(actor, body: Body, staff, units: dict[str, Unit], report: Impo
                     subject_id=membership.pk,
                     body_id=body.pk,
                     details={
-                        "user": user.pk,
+                        "user": person("staff", user.pk),
                         "unit": unit.code,
                         "from": previous,
                         "to": position.code,
@@ -1013,7 +1020,7 @@ def _import_staff(actor, body: Body, staff, units: dict[str, Unit], report: Impo
                 subject_type="role_grant",
                 subject_id=grant.pk,
                 body_id=body.pk,
-                details={"user": user.pk, "unit": unit.code, "role": role},
+                details={"user": person("staff", user.pk), "unit": unit.code, "role": role},
             )
             report.roles_granted += 1
         for role in sorted(set(held) - set(row.roles)):
