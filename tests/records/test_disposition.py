@@ -19,7 +19,14 @@ from madoguchi.counter.models import Application
 from madoguchi.ledger.models import Event
 from madoguchi.ledger.services import sequence_now
 from madoguchi.records import selectors, services
-from madoguchi.records.models import FileState, LegalHold, ProposalState, Record, RecordFile
+from madoguchi.records.models import (
+    DispositionProposal,
+    FileState,
+    LegalHold,
+    ProposalState,
+    Record,
+    RecordFile,
+)
 
 from ..counter.uploads import pdf, upload
 from .conftest import approve_proposal, filed_with_attachment, submit_dog
@@ -215,6 +222,42 @@ def test_only_records_officers_propose_and_only_for_expired_files(
     with pytest.raises(services.RecordsError) as refused:
         services.propose_disposition(actor=officer, file=current, action="destroy", reason="x")
     assert refused.value.code == "not_expired"
+
+
+def test_what_only_records_officers_may_do_is_refused_to_others_and_ledgered(
+    officer, kankyo_staff, expired_file
+):
+    hold = services.place_hold(
+        actor=officer, file=expired_file, reason="audit", description="監査", end_event="監査の終了"
+    )
+    before = list(Event.objects.values_list("pk", flat=True))
+    attempts = {
+        "place_hold": lambda: services.place_hold(
+            actor=kankyo_staff, file=expired_file, reason="litigation", description="x"
+        ),
+        "release_hold": lambda: services.release_hold(actor=kankyo_staff, hold=hold),
+        "propose_disposition": lambda: services.propose_disposition(
+            actor=kankyo_staff, file=expired_file, action="destroy", reason="x"
+        ),
+    }
+    for attempt in attempts.values():
+        with pytest.raises(services.NotPermitted) as refused:
+            attempt()
+        assert "文書管理担当" in refused.value.ja
+    # Each refusal is recorded, although the action it refused wrote nothing.
+    written = Event.objects.exclude(pk__in=before).order_by("pk")
+    assert [(e.event_type, e.actor_id, e.subject_id, e.details) for e in written] == [
+        (
+            "records.action_refused",
+            str(kankyo_staff.pk),
+            str(expired_file.pk),
+            {"action": action, "reason": "not_records_officer"},
+        )
+        for action in attempts
+    ]
+    assert list(LegalHold.objects.filter(file=expired_file)) == [hold]
+    assert LegalHold.objects.get(pk=hold.pk).released_at is None
+    assert not DispositionProposal.objects.filter(file=expired_file).exists()
 
 
 def test_a_returned_proposal_disposes_of_nothing(officer, director, expired_file):

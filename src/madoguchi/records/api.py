@@ -165,9 +165,8 @@ def execute(request: HttpRequest, proposal_id: uuid.UUID):
     proposal = selectors.proposal_for(_staff(request), proposal_id)
     if proposal is None:
         raise HttpError(404, "No such proposal / 起案が見つかりません")
-    if not services.is_records_officer(request.user, proposal.file.body):
-        raise HttpError(403, "Only a records officer / 文書管理担当だけができます")
     try:
+        services.require_records_officer(request.user, proposal.file, "execute_disposition")
         proposal = services.execute_disposition(proposal=proposal, actor=request.user)
     except services.RecordsError as exc:
         raise _refusal(exc) from None

@@ -10,6 +10,7 @@ disposition proposal (`execute_disposition` refuses otherwise).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -545,6 +546,41 @@ def _check_officer(user, file: RecordFile) -> None:
         )
 
 
+def require_records_officer(user, file: RecordFile, action: str) -> None:
+    """Refuses a user who is not a records officer of the file's body, and ledgers the
+    refusal (`records.action_refused`) in a transaction of its own, so that it stays
+    recorded although the refused action writes nothing. Call it before the action's
+    transaction: inside one, the refusal would be rolled back with it."""
+    if is_records_officer(user, file.body):
+        return
+    with transaction.atomic():
+        _event(
+            "records.action_refused",
+            actor=user,
+            subject_type="record_file",
+            subject_id=file.pk,
+            body_id=file.body_id,
+            details={"action": action, "reason": "not_records_officer"},
+        )
+    _check_officer(user, file)
+
+
+def _officers_only(action: str):
+    """The action is refused, and the refusal ledgered, before its transaction begins
+    for anyone but a records officer of the file's body (`file=` or `hold=`)."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*, actor, **kwargs):
+            file = kwargs["file"] if "file" in kwargs else kwargs["hold"].file
+            require_records_officer(actor, file, action)
+            return function(actor=actor, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def has_special_data_permission(user, body) -> bool:
     return SpecialDataAuthorization.objects.filter(
         user=user, body=body, revoked_at__isnull=True
@@ -753,6 +789,7 @@ def _clean_text(value: str, *, field: str, label: str, limit: int = 2000) -> str
     return value
 
 
+@_officers_only("place_hold")
 @transaction.atomic
 def place_hold(
     *,
@@ -815,6 +852,7 @@ def place_hold(
     return hold
 
 
+@_officers_only("release_hold")
 @transaction.atomic
 def release_hold(*, actor, hold: LegalHold, note: str = "") -> LegalHold:
     file = _lock_file(hold.file)
@@ -890,6 +928,7 @@ def _check_disposable(file: RecordFile, *, today: dt.date | None = None, action:
         )
 
 
+@_officers_only("propose_disposition")
 @transaction.atomic
 def propose_disposition(
     *,
