@@ -3,8 +3,11 @@ person; special personal data needs an explicit permission; refusals are clear a
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from madoguchi.identity import levels
 from madoguchi.identity.models import User
@@ -13,6 +16,7 @@ from madoguchi.records import services
 from madoguchi.records.models import Record
 
 from ..conftest import login
+from .conftest import submit_dog
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +147,70 @@ def test_the_confidentiality_class_decides_who_of_the_body_may_open(record, kank
     RecordFile.objects.filter(pk=record.file_id).update(confidentiality=Confidentiality.PUBLIC)
     assert staff(shimin).get(url).status_code == 200
     assert staff(prefecture).get(url).status_code == 404
+
+
+def test_a_record_of_an_application_made_for_someone_else_is_their_data_too(
+    hanako, taro, shimin_staff, officer, director, django_capture_on_commit_callbacks
+):
+    """法定代理人: staff opening the record is logged for the applicant and for the
+    person it was made for, who both see it; 廃棄 forgets both."""
+    from madoguchi.counter.models import Application
+
+    from ..backoffice.test_access_log import submit_for_taro
+    from .test_disposal_erasure import _destroy
+
+    application = submit_for_taro(hanako, django_capture_on_commit_callbacks)
+    # Received in 年度 2015, so that its file has expired (for the 廃棄 below).
+    Application.objects.filter(pk=application.pk).update(
+        submitted_at=timezone.make_aware(dt.datetime(2015, 6, 1, 10, 0))
+    )
+    application = Application.objects.get(pk=application.pk)
+    record = services.file_record(kind="application", subject=application)
+    assert (record.subject_user, record.applied_for_user) == (hanako, taro)
+    page = staff(shimin_staff).get(reverse("records:record", args=[record.pk]) + "?purpose=inquiry")
+    assert page.status_code == 200
+    logged = AccessLog.objects.filter(what="record")
+    assert {(log.subject_user.email, log.purpose) for log in logged} == {
+        (hanako.email, "inquiry"),
+        (taro.email, "inquiry"),
+    }
+    for person in (hanako, taro):
+        mine = login(person).get(reverse("access_log:mine")).content.decode()
+        assert "保存文書（原本）" in mine
+    with django_capture_on_commit_callbacks(execute=True):
+        _destroy(officer, director, record.file)
+    record = Record.objects.get(pk=record.pk)
+    assert record.destroyed_at and record.subject_user is None and record.applied_for_user is None
+
+
+def test_records_filed_before_the_field_existed_learn_whom_they_were_made_for(
+    hanako, taro, shimin_staff, django_capture_on_commit_callbacks
+):
+    import importlib
+
+    from django.apps import apps
+
+    from ..backoffice.test_access_log import submit_for_taro
+
+    backfill = importlib.import_module(
+        "madoguchi.records.migrations.0003_backfill_applied_for_user"
+    ).backfill
+    from madoguchi.counter.models import Decision
+
+    application = submit_for_taro(hanako, django_capture_on_commit_callbacks)
+    record = services.file_record(kind="application", subject=application)
+    decision = Decision.objects.create(
+        application=application,
+        outcome="approved",
+        status="final",
+        drafted_by=shimin_staff,
+        decided_at=timezone.now(),
+    )
+    decided = services.file_record(kind="decision", subject=decision)
+    own = services.file_record(kind="application", subject=submit_dog(hanako))
+    Record.objects.update(applied_for_user=None)
+    backfill(apps, None)
+    assert Record.objects.get(pk=record.pk).applied_for_user == taro
+    assert Record.objects.get(pk=decided.pk).applied_for_user == taro
+    # Hanako's own application names nobody else.
+    assert Record.objects.get(pk=own.pk).applied_for_user is None

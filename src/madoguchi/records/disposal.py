@@ -43,12 +43,15 @@ def _erase_record(record: Record, actor) -> list[str]:
     # A decision's texts are erased with its application (same file, same disposal).
     record.original = None
     record.subject_user = None
+    record.applied_for_user = None
     record.files = [
         {key: value for key, value in item.items() if key in ("sha256", "size", "content_type")}
         for item in record.files
     ]
     record.destroyed_at = timezone.now()
-    record.save(update_fields=["original", "subject_user", "files", "destroyed_at"])
+    record.save(
+        update_fields=["original", "subject_user", "applied_for_user", "files", "destroyed_at"]
+    )
     return erased
 
 

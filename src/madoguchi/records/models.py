@@ -169,6 +169,16 @@ class Record(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # For an application made for someone else (法定代理人, 委任状): that person, when
+    # they have an account (the application's subject_user). Staff opening the record is
+    # logged for them as well as for the applicant (subject_user).
+    applied_for_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     procedure_version = models.ForeignKey(
         "catalogue.ProcedureVersion",
         null=True,

@@ -76,7 +76,14 @@ def record_for_staff(user, record_id) -> Record | None:
     try:
         return (
             Record.objects.filter(file__in=files_for_staff(user), pk=record_id)
-            .select_related("file", "file__body", "file__unit", "procedure_version", "subject_user")
+            .select_related(
+                "file",
+                "file__body",
+                "file__unit",
+                "procedure_version",
+                "subject_user",
+                "applied_for_user",
+            )
             .first()
         )
     except (ValueError, TypeError):

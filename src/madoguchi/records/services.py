@@ -249,6 +249,7 @@ def _store_record(
     title: str,
     created_on: dt.date,
     subject_user=None,
+    applied_for_user=None,
     procedure_version=None,
     original: bytes | None,
     original_sha256: str = "",
@@ -271,6 +272,7 @@ def _store_record(
         title=title[:200],
         created_on=created_on,
         subject_user=subject_user,
+        applied_for_user=applied_for_user,
         procedure_version=procedure_version,
         original=original,
         original_sha256=digest,
@@ -333,11 +335,20 @@ def _file_application(application, actor) -> Record:
         title=f"{version.name}（受付番号 {application.receipt_number}）",
         created_on=timezone.localdate(application.submitted_at),
         subject_user=application.applicant,
+        applied_for_user=_applied_for(application),
         procedure_version=version,
         original=original,
         files=_application_attachments(application),
         actor=actor,
     )
+
+
+def _applied_for(application):
+    """The person an application was made for, when it is not the applicant's own."""
+    from madoguchi.counter.selectors import data_subjects
+
+    others = data_subjects(application)[1:]
+    return others[0] if others else None
 
 
 def _decision_document(decision, application) -> dict[str, Any]:
@@ -365,6 +376,7 @@ def _file_decision(decision, actor) -> Record:
         title=f"{application.procedure_version.name} 決定（{decision.get_outcome_display()}・受付番号 {application.receipt_number}）",
         created_on=timezone.localdate(decision.decided_at or timezone.now()),
         subject_user=application.applicant,
+        applied_for_user=_applied_for(application),
         procedure_version=application.procedure_version,
         original=canonical_bytes(_decision_document(decision, application)),
         actor=actor,
@@ -394,6 +406,7 @@ def _file_issued_document(document, actor) -> Record:
         title=f"{document.title}（{document.number}）",
         created_on=timezone.localdate(document.issued_at or timezone.now()),
         subject_user=application.applicant,
+        applied_for_user=_applied_for(application),
         procedure_version=application.procedure_version,
         original=None,
         original_sha256=document.pdf_sha256,
@@ -664,12 +677,14 @@ def open_record(*, user, record: Record, purpose: str, what: str = "record"):
             field="purpose",
         )
     check_record_access(user, record)
-    if record.subject_user_id:
+    people = [p for p in (record.subject_user, record.applied_for_user) if p is not None]
+    if people:
         unit = _acting_unit(user, record)
+    for person in people:
         log_access(
             actor=user,
             unit=unit,
-            subject_user=record.subject_user,
+            subject_user=person,
             what=what,
             object_type="record",
             object_id=record.pk,
