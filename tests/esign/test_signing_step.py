@@ -72,6 +72,9 @@ def test_a_valid_signature_lets_the_resident_submit(resident, draft, trusted):
     event = Event.objects.get(event_type="application.signature_checked", subject_id=str(draft.pk))
     assert event.details["verdict"] == "valid"
     assert "テスト" not in json.dumps(event.details, ensure_ascii=False)  # no names in the ledger
+    # Nor the certificate's fingerprint, which would link the resident's entries across logs.
+    assert signature.signer_fingerprint not in json.dumps(event.details)
+    assert event.content_sha256 == signature.evidence_sha256
 
 
 def test_an_invalid_signature_blocks_submission_with_the_reason(resident, draft, trusted):

@@ -88,7 +88,9 @@ def check_signature(*, application, data: bytes, actor, demo: bool = False) -> A
             "verdict": signature.status,
             "reason": signature.reason,
             "canonical_sha256": signature.canonical_sha256,
-            "signer_sha256": signature.signer_fingerprint,
+            # Not the signer's certificate fingerprint: one number for one resident in every
+            # ledger that records it, it would link their entries across published logs. The
+            # evidence's hash (content_sha256) binds the certificate all the same.
             "demo": demo,
         },
     )
