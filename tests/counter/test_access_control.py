@@ -255,3 +255,41 @@ def test_the_right_staff_get_the_dog_registration(world, kankyo_staff):
     )
     assert response.status_code == 302
     assert Application.objects.get(pk=world["dog"]).state == "under_review"
+
+
+def _security_records(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "madoguchi.security"]
+
+
+def test_attempts_on_another_persons_objects_are_logged_without_personal_data(
+    world, hanako, taro, shimin_staff, caplog
+):
+    """The 404 that hides another's application from a resident or from staff of another
+    unit is logged with who tried and what (ASVS 7.2); the rightful owner's visits and
+    anonymous visitors (sent to log in) are not."""
+    from madoguchi.identity.models import ApiToken
+
+    caplog.set_level("WARNING", logger="madoguchi.security")
+    assert login(hanako).get(reverse("counter:detail", args=[world["parking"]])).status_code == 200
+    assert Client().get(reverse("counter:detail", args=[world["parking"]])).status_code == 302
+    assert _security_records(caplog) == []
+
+    assert login(taro).get(reverse("counter:detail", args=[world["parking"]])).status_code == 404
+    staff = login(shimin_staff)
+    assert staff.get(reverse("backoffice:detail", args=[world["dog"]])).status_code == 404
+    _token, raw = ApiToken.issue(user=taro, name="tests")
+    response = Client().get(
+        f"/api/applications/{world['dog']}", headers={"Authorization": f"Bearer {raw}"}
+    )
+    assert response.status_code == 404
+
+    records = _security_records(caplog)
+    assert len(records) == 3, records
+    resident, member_of_staff, api = records
+    assert f"GET counter:detail by user {taro.pk} (pk={world['parking']})" in resident
+    assert f"GET backoffice:detail by user {shimin_staff.pk} (pk={world['dog']})" in member_of_staff
+    assert f"by user {taro.pk}" in api and str(world["dog"]) in api
+    for record in records:
+        assert record.startswith("access refused or not found: 404")
+        for personal in (taro.email, hanako.email, "山田", "花子"):
+            assert personal not in record

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote_plus
 
 from django.http import JsonResponse
@@ -43,3 +44,41 @@ class RejectNulCharactersMiddleware:
 
             return bad_request(request)
         return self.get_response(request)
+
+
+security_log = logging.getLogger("madoguchi.security")
+
+
+class AccessFailureLogMiddleware:
+    """Logs a 403 or 404 answered to a signed-in person at a URL that names an object
+    (an application, a file, a record): a resident or a member of staff trying another's
+    object gets the same answer as for one that does not exist, and this log is how an
+    operator sees the attempts (OWASP ASVS 7.2). Who (the user's id), the route and the
+    ids in the URL, never a name or the request's data."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code not in (403, 404):
+            return response
+        match = getattr(request, "resolver_match", None)
+        if match is None or not match.kwargs:
+            return response
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            # An API request names its user through its bearer token (django-ninja).
+            user = getattr(request, "auth", None)
+        user_id = getattr(user, "pk", None)
+        if user_id is None:
+            return response
+        security_log.warning(
+            "access refused or not found: %s %s %s by user %s (%s)",
+            response.status_code,
+            request.method,
+            match.view_name,
+            user_id,
+            " ".join(f"{key}={value}" for key, value in sorted(match.kwargs.items())),
+        )
+        return response

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "madoguchi.identity.middleware.SessionSecurityMiddleware",
     "madoguchi.core.middleware.NoStoreForPersonalPagesMiddleware",
     "madoguchi.core.middleware.RejectNulCharactersMiddleware",
+    "madoguchi.core.middleware.AccessFailureLogMiddleware",
 ]
 
 ROOT_URLCONF = "madoguchi.urls"
