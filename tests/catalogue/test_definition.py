@@ -791,8 +791,8 @@ def test_input_names_and_iter_fields():
     ids = [field_id for field_id, _spec in logic().iter_fields()]
     assert "pets.*.pet_chip" in ids and "kind" in ids
     assert logic().options("kind") == [
-        {"value": "person", "label": "個人", "label_en": "", "hint": ""},
-        {"value": "company", "label": "法人", "label_en": "", "hint": ""},
+        {"value": "person", "label": "個人", "label_en": "", "hint": "", "hint_en": ""},
+        {"value": "company", "label": "法人", "label_en": "", "hint": "", "hint_en": ""},
     ]
 
 

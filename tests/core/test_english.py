@@ -217,6 +217,61 @@ def test_staff_pages_in_english(shimin_staff):
     assert_english(response, "Sort by", "Due date, soonest first", "Clear filters")
 
 
+# The texts of a definition that have an English variant (`<key>_en`) in the schema.
+ENGLISH_VARIANTS = {"name", "category", "summary", "title", "label", "hint", "text", "item_label"}
+
+
+def _texts_without_english(node, path: str = "") -> list[str]:
+    missing = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ENGLISH_VARIANTS and isinstance(value, str) and f"{key}_en" not in node:
+                missing.append(f"{path}.{key}: {value}")
+            missing += _texts_without_english(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            missing += _texts_without_english(value, f"{path}[{index}]")
+    return missing
+
+
+def test_every_text_of_the_sample_definitions_has_its_english():
+    """An English reader sees no Japanese the sample could have translated: each label,
+    hint, option, notice, agreement, page title and deliverable gives its `_en`."""
+    import yaml
+
+    definitions = sorted((PACKAGE / "sample" / "catalogue").rglob("*.yaml"))
+    assert len(definitions) >= 5
+    missing = {
+        str(path.relative_to(PACKAGE)): _texts_without_english(yaml.safe_load(path.read_text()))
+        for path in definitions
+    }
+    assert {path: texts for path, texts in missing.items() if texts} == {}
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_agreements_option_hints_and_deliverables_in_english(hanako):
+    """The schema takes `text_en` on agreements, `hint_en` on options and `name_en` on the
+    deliverable, and the pages show them to English readers (Japanese by default)."""
+    client = english(login(hanako))
+    response = client.get("/procedures/992011/income-certificate/")
+    assert_english(response, "Income certificate and tax certificate")
+
+    response = start(client, "990001", "omoiyari-parking")
+    page = client.get(response["Location"])
+    assert_english(page, "From the 7th month of pregnancy until one year after the birth")
+    assert "妊娠7か月から産後1年まで" not in page_text(page)
+
+    response = start(client, "992011", "income-certificate")
+    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    page = client.get(f"/applications/{application_id}/pages/delivery/")
+    assert_english(page, "may be punished under the Local Tax Act")
+    assert "地方税法" not in page_text(page)
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
+    page = client.get(f"/applications/{application_id}/pages/delivery/")
+    assert "地方税法により罰せられることがあります" in page_text(page)
+
+
 def test_catalogue_has_every_message_translated():
     """No entry of the English catalogue is empty or fuzzy (a fuzzy one is a guess of
     msgmerge's and is not used)."""

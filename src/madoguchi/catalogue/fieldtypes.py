@@ -567,7 +567,9 @@ def option_items(spec: Mapping[str, Any]) -> list[dict[str, str]]:
     items = []
     for option in spec.get("options", []):
         if isinstance(option, str):
-            items.append({"value": option, "label": option, "label_en": "", "hint": ""})
+            items.append(
+                {"value": option, "label": option, "label_en": "", "hint": "", "hint_en": ""}
+            )
         else:
             items.append(
                 {
@@ -575,6 +577,7 @@ def option_items(spec: Mapping[str, Any]) -> list[dict[str, str]]:
                     "label": option["label"],
                     "label_en": option.get("label_en", ""),
                     "hint": option.get("hint", ""),
+                    "hint_en": option.get("hint_en", ""),
                 }
             )
     return items

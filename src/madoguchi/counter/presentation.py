@@ -124,7 +124,7 @@ def bind_fields(
                     "label": option["label_en"]
                     if english and option["label_en"]
                     else option["label"],
-                    "hint": option["hint"],
+                    "hint": option["hint_en"] if english and option["hint_en"] else option["hint"],
                     "id": f"{name}-{index}",
                     "checked": option["value"] in chosen_set,
                 }
