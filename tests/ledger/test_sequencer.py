@@ -48,6 +48,33 @@ def test_a_batch_appends_contiguous_leaves_and_signs_a_checkpoint(body):
     assert Checkpoint.objects.filter(log=log).count() == 2
 
 
+def test_the_sequencers_loop_takes_one_batch_per_interval_while_events_keep_coming(body):
+    """`ledger sequence --interval` stops after a batch that took the whole queue: what
+    was committed during it (here the event recording the log's first key, written by
+    that batch) waits for the next interval instead of a checkpoint of its own at once.
+    A full batch is followed at once by the next one, so a backlog is drained all the
+    same; the on-demand sequencer still drains to the end."""
+    from madoguchi.ledger.sequencer import sequence_pending
+
+    first = write_events(2, body_id=body.pk)
+    assert sequence_pending(limit=3, until_partial_batch=True).appended == 2
+    log = Log.objects.get(body=body)
+    key_event = Event.objects.get(event_type="ledger.signing_key_configured")
+    assert list(PendingEvent.objects.values_list("event_id", flat=True)) == [key_event.pk]
+    assert list(Checkpoint.objects.filter(log=log).values_list("size", flat=True)) == [2]
+
+    # A backlog (the key's event and seven more) goes in full batches, then the rest.
+    later = write_events(7, body_id=body.pk, prefix="later")
+    assert sequence_pending(limit=3, until_partial_batch=True).appended == 8
+    assert not PendingEvent.objects.exists()
+    sizes = list(Checkpoint.objects.filter(log=log).order_by("size").values_list("size", flat=True))
+    assert sizes == [2, 5, 8, 10]
+    logged = set(Entry.objects.values_list("event_id", flat=True))
+    assert logged == {e.pk for e in [*first, *later]} | {key_event.pk}
+    assert sequence_pending().appended == 0
+    assert_log_consistent(log)
+
+
 def test_tiles_hold_the_leaf_hashes_and_the_tree_above_them(body):
     write_events(600, body_id=body.pk)
     sequence_now()

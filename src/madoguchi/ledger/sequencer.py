@@ -260,15 +260,25 @@ def sequence_batch(*, limit: int = 5000) -> BatchResult:
     return result
 
 
-def sequence_pending(*, limit: int | None = None, max_batches: int = 1000) -> BatchResult:
-    """Runs batches until the queue is empty (or max_batches): the on-demand sequencer."""
+def sequence_pending(
+    *, limit: int | None = None, max_batches: int = 1000, until_partial_batch: bool = False
+) -> BatchResult:
+    """Runs batches until the queue is empty (or max_batches): the on-demand sequencer.
+
+    `until_partial_batch` (the sequencer's loop, `ledger sequence --interval`): stop after
+    a batch smaller than the limit, which took the whole queue, and leave what was
+    committed meanwhile to the next interval. Going on until a batch comes back empty
+    would, while requests keep writing, run batch after batch of the few events committed
+    during the one before, each with its own checkpoint: several times the CPU per entry
+    of one batch per interval (bench/ledger.py: 156-197 µs against 30 µs)."""
     from django.conf import settings
 
+    batch = limit or settings.MADOGUCHI_LEDGER_BATCH_SIZE
     total = BatchResult()
     for _batch in range(max_batches):
-        result = sequence_batch(limit=limit or settings.MADOGUCHI_LEDGER_BATCH_SIZE)
-        if not result.appended:
-            break
+        result = sequence_batch(limit=batch)
         total.appended += result.appended
         total.checkpoints.update(result.checkpoints)
+        if not result.appended or (until_partial_batch and result.appended < batch):
+            break
     return total

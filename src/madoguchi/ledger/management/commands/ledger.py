@@ -79,7 +79,7 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, stop)
         while True:
             try:
-                result = sequence_pending(limit=batch)
+                result = sequence_pending(limit=batch, until_partial_batch=interval is not None)
             except (LedgerKeyMissing, LedgerKeyError) as exc:
                 if interval is None:
                     raise CommandError(str(exc)) from None
