@@ -293,3 +293,18 @@ def test_attempts_on_another_persons_objects_are_logged_without_personal_data(
         assert record.startswith("access refused or not found: 404")
         for personal in (taro.email, hanako.email, "山田", "花子"):
             assert personal not in record
+
+
+def test_values_of_a_url_that_are_not_ids_are_left_out_of_the_security_log(hanako, caplog):
+    """A postal code the resident typed (404 when unknown), a guest's booking token, or a
+    line break that would forge a second line: only ids are logged."""
+    caplog.set_level("WARNING", logger="madoguchi.security")
+    client = login(hanako)
+    assert client.get("/api/postal-codes/0000000").status_code == 404
+    assert client.get("/appointments/manage/secret-token%0AFORGED/").status_code == 404
+    records = _security_records(caplog)
+    assert len(records) == 2, records
+    postal, booking = records
+    assert f"by user {hanako.pk} (code=…)" in postal and "0000000" not in postal
+    assert "(token=…)" in booking
+    assert "secret" not in booking and "FORGED" not in booking and "\n" not in booking

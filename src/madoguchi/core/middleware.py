@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import unquote_plus
 
 from django.http import JsonResponse
@@ -79,6 +80,22 @@ class AccessFailureLogMiddleware:
             request.method,
             match.view_name,
             user_id,
-            " ".join(f"{key}={value}" for key, value in sorted(match.kwargs.items())),
+            " ".join(
+                f"{key}={_loggable(key, value)}" for key, value in sorted(match.kwargs.items())
+            ),
         )
         return response
+
+
+_OPAQUE_ID = re.compile(
+    r"[0-9]{1,19}|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}"
+)
+
+
+def _loggable(key: str, value: object) -> str:
+    """An object's id (`pk`, `…_id`: a number or a UUID) as it is; any other value of the
+    URL is left out: a postal code the resident typed, a guest's booking token (a
+    password), a file's hash, or text with a line break that would forge a log line."""
+    text = str(value)
+    named_as_id = key == "pk" or key.endswith("_id")
+    return text if named_as_id and _OPAQUE_ID.fullmatch(text) else "…"
