@@ -181,6 +181,11 @@ def test_a_record_of_an_application_made_for_someone_else_is_their_data_too(
         _destroy(officer, director, record.file)
     record = Record.objects.get(pk=record.pk)
     assert record.destroyed_at and record.subject_user is None and record.applied_for_user is None
+    # The application it came from forgets the person it was made for as well: nothing
+    # names taro as its data subject any more (the applicant stays, with the receipt).
+    application = Application.objects.get(pk=application.pk)
+    assert application.subject_user is None and application.subject_person == {}
+    assert application.applicant == hanako and application.receipt_number
 
 
 def test_records_filed_before_the_field_existed_learn_whom_they_were_made_for(

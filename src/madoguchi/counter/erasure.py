@@ -25,7 +25,10 @@ def erase_application_content(
     application.answers = {}
     application.pending_inputs = {}
     application.subject_person = {}
-    application.save(update_fields=["answers", "pending_inputs", "subject_person", "updated_at"])
+    application.subject_user = None
+    application.save(
+        update_fields=["answers", "pending_inputs", "subject_person", "subject_user", "updated_at"]
+    )
     application.messages.all().delete()
     application.corrections.update(message="", answers_before={}, changes=[])
     decisions = getattr(application, "decisions", None)
