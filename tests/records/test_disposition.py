@@ -260,6 +260,19 @@ def test_what_only_records_officers_may_do_is_refused_to_others_and_ledgered(
     assert not DispositionProposal.objects.filter(file=expired_file).exists()
 
 
+def test_a_refusal_inside_a_callers_transaction_fails_loudly(kankyo_staff, expired_file):
+    """The refusal's event must outlive the refused action: inside a caller's transaction
+    (whose rollback would take it away) the check refuses to run at all."""
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        services.place_hold(
+            actor=kankyo_staff, file=expired_file, reason="litigation", description="x"
+        )
+    assert not Event.objects.filter(event_type="records.action_refused").exists()
+    assert not LegalHold.objects.filter(file=expired_file).exists()
+
+
 def test_a_returned_proposal_disposes_of_nothing(officer, director, expired_file):
     proposal = services.propose_disposition(
         actor=officer, file=expired_file, action="destroy", reason="満了"

@@ -562,11 +562,12 @@ def _check_officer(user, file: RecordFile) -> None:
 def require_records_officer(user, file: RecordFile, action: str) -> None:
     """Refuses a user who is not a records officer of the file's body, and ledgers the
     refusal (`records.action_refused`) in a transaction of its own, so that it stays
-    recorded although the refused action writes nothing. Call it before the action's
-    transaction: inside one, the refusal would be rolled back with it."""
+    recorded although the refused action writes nothing. Called inside another
+    transaction it raises RuntimeError (a durable block) rather than write a refusal that
+    the caller's rollback would take away."""
     if is_records_officer(user, file.body):
         return
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         _event(
             "records.action_refused",
             actor=user,
@@ -575,7 +576,11 @@ def require_records_officer(user, file: RecordFile, action: str) -> None:
             body_id=file.body_id,
             details={"action": action, "reason": "not_records_officer"},
         )
-    _check_officer(user, file)
+    # Not a second permission check: the refusal just ledgered is the answer.
+    raise NotPermitted(
+        "この操作は文書管理担当の職員だけができます。",
+        "Only a records officer of the body may do this.",
+    )
 
 
 def _officers_only(action: str):
@@ -651,7 +656,8 @@ def check_record_access(user, record: Record) -> None:
     refusal = access_refusal(user, record)
     if refusal is None:
         return
-    with transaction.atomic():
+    # Durable: inside a caller's transaction the refusal would be rolled back with it.
+    with transaction.atomic(durable=True):
         _event(
             "records.access_refused",
             actor=user,
