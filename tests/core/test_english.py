@@ -5,6 +5,7 @@ that a new Japanese text cannot be left untranslated without a test saying which
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -218,13 +219,33 @@ def test_staff_pages_in_english(shimin_staff):
 
 
 # The texts of a definition that have an English variant (`<key>_en`) in the schema.
-ENGLISH_VARIANTS = {"name", "category", "summary", "title", "label", "hint", "text", "item_label"}
+ENGLISH_VARIANTS = {
+    "name",
+    "category",
+    "summary",
+    "title",
+    "label",
+    "hint",
+    "text",
+    "item_label",
+    "who_can_apply",
+    "contact",
+    "note",
+    "unit",
+    "closed_message",
+    "intro",
+}
+# Texts the schema has no English for yet: the note shown with a booking, and the unit of
+# a line of the fee table (see the closing note of the change that added this test).
+NO_ENGLISH_YET = re.compile(r"\.appointment\.note$|\.fee\.items\[\d+\]\.unit$")
 
 
 def _texts_without_english(node, path: str = "") -> list[str]:
     missing = []
     if isinstance(node, dict):
         for key, value in node.items():
+            if NO_ENGLISH_YET.search(f"{path}.{key}"):
+                continue
             if key in ENGLISH_VARIANTS and isinstance(value, str) and f"{key}_en" not in node:
                 missing.append(f"{path}.{key}: {value}")
             missing += _texts_without_english(value, f"{path}.{key}")
@@ -270,6 +291,39 @@ def test_agreements_option_hints_and_deliverables_in_english(hanako):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
     page = client.get(f"/applications/{application_id}/pages/delivery/")
     assert "地方税法により罰せられることがあります" in page_text(page)
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_who_can_apply_fees_contact_intro_units_and_closing_in_english(hanako):
+    from ..api.conftest import set_window
+
+    client = english(login(hanako))
+    response = client.get("/procedures/992011/juminhyo-copy/")
+    assert_english(
+        response,
+        "a member of the same household, or a representative",
+        "300 yen / copy",
+        "300 yen a copy. The city pays the postage.",
+        "Citizens Section, Certificates, 0123-45-6789",
+    )
+    assert "同一世帯の方" not in page_text(response) and "郵送料" not in page_text(response)
+
+    response = start(client, "990001", "omoiyari-parking")
+    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    page = client.get(f"/applications/{application_id}/pages/evidence/")
+    assert_english(page, "Attach a photo or PDF of a document that shows your category")
+
+    response = start(client, "992011", "income-certificate")
+    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    page = client.get(f"/applications/{application_id}/pages/request/")
+    assert re.search(r'name="f-copies"[^>]*><span>copies</span>', page.content.decode())
+
+    past = timezone.now() - dt.timedelta(days=30)
+    set_window("990001", "highschool-web-application", opens_at=past, closes_at=past)
+    response = client.get("/procedures/990001/highschool-web-application/")
+    assert_english(response, "Please ask your junior high school.")
+    japanese = Client().get("/procedures/990001/highschool-web-application/")
+    assert "在籍（出身）中学校にご相談ください" in page_text(japanese)
 
 
 def test_catalogue_has_every_message_translated():

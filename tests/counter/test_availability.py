@@ -116,5 +116,9 @@ def test_highschool_window_by_the_services_clock(hanako):
         "受付は2027年2月10日 17:00で締め切りました。"
         "出願期間外の出願はできません。在籍（出身）中学校にご相談ください。"
     )
+    assert refused.value.en == (
+        "Applications closed at 2027-02-10 17:00. Applications cannot be made outside the "
+        "application period. Please ask your junior high school."
+    )
     draft.refresh_from_db()
     assert draft.state == State.DRAFT and draft.receipt_number is None

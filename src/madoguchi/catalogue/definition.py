@@ -106,7 +106,7 @@ class Page:
 
     @property
     def intro(self) -> str:
-        return self.data.get("intro", "")
+        return localized(self.data, "intro")
 
     def __repr__(self) -> str:
         return f"<Page {self.id}>"

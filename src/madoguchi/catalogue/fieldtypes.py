@@ -193,7 +193,10 @@ class NumberType(FieldType):
     def display(self, spec, value, ctx):
         if value is None:
             return ""
-        return f"{number_format(value, force_grouping=True)}{spec.get('unit', '')}"
+        number = number_format(value, force_grouping=True)
+        if _lang_en() and spec.get("unit_en"):
+            return f"{number} {spec['unit_en']}"
+        return f"{number}{spec.get('unit', '')}"
 
 
 class EmailType(FieldType):

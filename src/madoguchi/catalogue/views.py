@@ -41,12 +41,18 @@ def procedure_detail(request: HttpRequest, body_code: str, identifier: str) -> H
         if spec["type"] == "file"
     ]
     legal_basis = definition.get("legal_basis")
+    fee = definition.get("fee") or {}
     context = {
         "procedure": procedure,
         "version": version,
         "definition": definition,
         "name": localized(definition, "name"),
         "summary": localized(definition, "summary"),
+        "who_can_apply": localized(definition, "who_can_apply"),
+        "contact": localized(definition, "contact"),
+        "fee_unit": localized(fee, "unit"),
+        "fee_note": localized(fee, "note"),
+        "closed_message": localized(definition.get("availability") or {}, "closed_message"),
         "channel_label": CHANNELS.get(version.channel, ""),
         "identity_label": levels.LABELS[version.identity_level],
         "attachments": attachments,

@@ -95,6 +95,7 @@ def bind_fields(
             if condition and referenced & same_page_ids
             else "",
             "text": localized(spec, "text"),
+            "unit": localized(spec, "unit"),
         }
         if spec["type"] in PART_LABELS:
             item["parts"] = [

@@ -126,10 +126,12 @@ def check_open(version, now: dt.datetime | None = None) -> None:
         )
     if version.closes_at and now >= version.closes_at:
         closes = timezone.localtime(version.closes_at)
-        message = (version.definition.get("availability") or {}).get("closed_message", "")
+        availability = version.definition.get("availability") or {}
+        message = availability.get("closed_message", "")
+        message_en = availability.get("closed_message_en", "")
         raise ProcedureClosed(
             f"受付は{closes:%Y年%-m月%-d日 %H:%M}で締め切りました。{message}".strip(),
-            f"Applications closed at {closes:%Y-%m-%d %H:%M}.",
+            f"Applications closed at {closes:%Y-%m-%d %H:%M}. {message_en}".strip(),
         )
 
 
