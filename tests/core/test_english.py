@@ -235,9 +235,9 @@ ENGLISH_VARIANTS = {
     "closed_message",
     "intro",
 }
-# Texts the schema has no English for yet: the note shown with a booking, and the unit of
-# a line of the fee table (see the closing note of the change that added this test).
-NO_ENGLISH_YET = re.compile(r"\.appointment\.note$|\.fee\.items\[\d+\]\.unit$")
+# The unit of a line of the fee table has no English: in English the table shows the
+# quantity alone ("3", not "3 copy").
+NO_ENGLISH_YET = re.compile(r"\.fee\.items\[\d+\]\.unit$")
 
 
 def _texts_without_english(node, path: str = "") -> list[str]:
@@ -324,6 +324,48 @@ def test_who_can_apply_fees_contact_intro_units_and_closing_in_english(hanako):
     assert_english(response, "Please ask your junior high school.")
     japanese = Client().get("/procedures/990001/highschool-web-application/")
     assert "在籍（出身）中学校にご相談ください" in page_text(japanese)
+
+
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_the_fee_table_and_the_visit_in_english(hanako):
+    """The check page in English: the fee table's quantity without the Japanese unit, the
+    fee's note_en and the visit's note_en (the appointment panel)."""
+    from ..counter.helpers import fill_pages
+
+    client = english(login(hanako))
+    response = start(client, "992011", "income-certificate")
+    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    fill_pages(
+        client,
+        application_id,
+        {
+            "request": {"f-kind": "income", "f-fiscal_year": "令和8年度", "f-copies": "2"},
+            "purpose": {"f-purpose": "住宅ローン"},
+            "delivery": {"f-delivery": "counter", "f-declaration": "yes"},
+        },
+    )
+    page = client.get(f"/applications/{application_id}/check/")
+    assert_english(
+        page,
+        "Income certificate 300 yen 2 600 yen",
+        "The city pays the postage.",
+        "If you collect it at the counter, bring proof of identity",
+    )
+    for japanese in (
+        "2通",
+        "郵送料は市が負担します",
+        "本人確認書類",
+        "所得証明書・課税証明書の交付請求",
+    ):
+        assert japanese not in page_text(page)
+    # The procedure's English name, in the title and the caption (version.display_name).
+    assert "Check your answers - Request for an income or tax certificate" in page_text(page)
+    listed = client.get("/applications/")
+    assert_english(listed, "Request for an income or tax certificate")
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
+    text = page_text(client.get(f"/applications/{application_id}/check/"))
+    assert "300円 2通 600円" in text and "郵送料は市が負担します" in text and "本人確認書類" in text
 
 
 def test_catalogue_has_every_message_translated():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from madoguchi.catalogue.fieldtypes import localized
 from madoguchi.counter.hooks import Panel
 
 from . import selectors, services
@@ -20,6 +21,7 @@ def appointment_panel(request, application) -> Panel | None:
             "application": application,
             "counter": counter,
             "spec": spec,
+            "note": localized(spec, "note"),
             "booking": selectors.active_booking_for_application(application),
             "own": application.applicant_id == request.user.pk,
             "closed": application.state in ("withdrawn", "rejected", "returned", "approved"),

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.catalogue.errors import FieldError
+from madoguchi.catalogue.fieldtypes import localized
 from madoguchi.counter import selectors as counter_selectors
 from madoguchi.counter.services import CounterError
 
@@ -215,8 +216,8 @@ def mine(request: HttpRequest) -> HttpResponse:
 def _booking_context(booking: Booking) -> dict:
     note = ""
     if booking.procedure_id and booking.procedure.current_version_id:
-        note = (booking.procedure.current_version.definition.get("appointment") or {}).get(
-            "note", ""
+        note = localized(
+            booking.procedure.current_version.definition.get("appointment") or {}, "note"
         )
     return {
         "booking": booking,

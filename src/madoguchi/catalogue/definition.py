@@ -222,7 +222,7 @@ class Definition:
             reduction=reduction,
             total=subtotal - (reduction.amount if reduction else 0),
             legal_basis=fee.get("legal_basis", ""),
-            note=fee.get("note", ""),
+            note=localized(fee, "note"),
         )
 
     # --- parsing form input ---------------------------------------------------------

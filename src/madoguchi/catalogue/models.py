@@ -4,6 +4,7 @@ from functools import cached_property
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .definition import Definition
@@ -87,3 +88,11 @@ class ProcedureVersion(models.Model):
     @property
     def accepts_online(self) -> bool:
         return self.channel in ("online", "online_and_in_person")
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language: name_en in English when the definition
+        gives one (resident pages; staff pages and documents keep the Japanese name)."""
+        if self.name_en and (get_language() or "ja").startswith("en"):
+            return self.name_en
+        return self.name
