@@ -36,12 +36,14 @@ again (as systemd's Restart=always would) and counted in the report.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import datetime as dt
 import email
 import email.header
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -705,17 +707,23 @@ backend web
     def wait_web(self, timeout: float = 90) -> None:
         import requests
 
+        # Not the first answer of each: while every process of the harness starts at once
+        # on two cores, a worker's first requests can outlast haproxy's health check
+        # (500 ms), which takes the server out for a second or two just after it
+        # answered. Both are in when the last six answers alternate, as round robin does
+        # with both servers up.
         deadline = time.monotonic() + timeout
-        seen: set[str] = set()
+        recent: collections.deque[str] = collections.deque(maxlen=6)
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):
                 response = requests.get(self.base_url + "/healthz/live", timeout=5)
                 if response.ok:
-                    seen.add(response.headers.get("X-Served-By", ""))
-                    if len(seen) >= 2:
+                    recent.append(response.headers.get("X-Served-By", ""))
+                    alternating = all(a != b for a, b in itertools.pairwise(recent))
+                    if len(recent) == recent.maxlen and alternating and len(set(recent)) == 2:
                         return
             time.sleep(0.3)
-        raise BenchError(f"the web servers did not both answer behind haproxy ({seen})")
+        raise BenchError(f"the web servers did not both answer behind haproxy ({list(recent)})")
 
     def stop(self) -> None:
         if getattr(self, "supervisor", None):
