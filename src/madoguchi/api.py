@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -13,6 +14,7 @@ from madoguchi.approvals.api import router as approvals_router
 from madoguchi.approvals.services import ApprovalError, InvalidInput
 from madoguchi.backoffice.api import router as staff_router
 from madoguchi.catalogue.api import router as catalogue_router
+from madoguchi.core.views import RETRY_AFTER_SECONDS
 from madoguchi.counter.api import router as counter_router
 from madoguchi.counter.services import CounterError, IncompleteApplication, InvalidAnswers
 from madoguchi.issuance.api import router as issuance_router
@@ -160,6 +162,19 @@ def validation_error(request: HttpRequest, exc: ValidationError):
         "invalid_request",
         errors,
     )
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request: HttpRequest, exc: Exception):
+    response = _error(
+        request,
+        503,
+        "The service is briefly unavailable; try again / ただいま一時的に利用できません",
+        "unavailable",
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(HttpError)

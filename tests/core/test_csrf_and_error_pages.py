@@ -161,3 +161,61 @@ def test_a_nul_character_in_an_api_url_is_a_json_400(client, sample, path):
     assert response.status_code == 400
     data = response.json()
     assert data["code"] == "bad_request" and data["detail"] and data["errors"] == []
+
+
+def _assert_unavailable_page(response) -> None:
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    html = response.content.decode()
+    assert '<html lang="ja">' in html
+    assert "<h1>ただいま一時的にご利用いただけません</h1>" in html
+    assert "Traceback" not in html and "OperationalError" not in html
+
+
+def _failing_database(execute, sql, params, many, context):
+    from django.db import OperationalError
+
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+@pytest.mark.urls("tests.core.boom_urls")
+def test_a_database_that_is_away_gets_503_with_retry_after_not_500(client, sample):
+    """PostgreSQL restarting, a fail-over, SQLite locked: the page and the API say to try
+    again shortly (503, Retry-After); neither is a 500."""
+    from django.db import connection
+
+    client.raise_request_exception = False
+    with connection.execute_wrapper(_failing_database):
+        page = client.get("/")
+        api = client.get("/api/procedures")
+    _assert_unavailable_page(page)
+    assert api.status_code == 503 and api["Retry-After"] == "30"
+    assert api.json()["code"] == "unavailable" and "一時的に利用できません" in api.json()["detail"]
+    # Other server errors are still the 500 page.
+    assert client.get("/boom/").status_code == 500
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_postgresql_server_that_refuses_connections_gets_503(client):
+    """The real thing: the database's port closed, as while PostgreSQL restarts."""
+    import socket
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: an SQLite database has no server to be away")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    client.raise_request_exception = False
+    original = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = str(closed_port)
+    try:
+        page = client.get("/")
+        api = client.get("/api/procedures")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = original
+    _assert_unavailable_page(page)
+    assert api.status_code == 503 and api.json()["code"] == "unavailable"

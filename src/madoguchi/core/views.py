@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from madoguchi.catalogue.selectors import life_event_counts, published_procedures
@@ -47,7 +51,23 @@ def not_found(request, exception=None):
     )
 
 
+# The database (or its connection) is away: PostgreSQL restarting, a fail-over, SQLite
+# locked. The request may succeed in a moment, so 503 with Retry-After, not 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+
+def unavailable(request) -> HttpResponse:
+    """Rendered without the request: the site's layout reads the session and the user,
+    which are in the database that is away."""
+    response = HttpResponse(render_to_string("core/unavailable.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def server_error(request):
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return unavailable(request)
     return error_page(
         request,
         status=500,
