@@ -276,6 +276,51 @@ def test_the_english_category_is_optional_text():
     assert problem.ja and problem.en
 
 
+# The English variants a definition may give, each where it goes: (after this line, the
+# key with its indentation, its path in the definition).
+ENGLISH_KEYS = [
+    ("category: テスト\n", "who_can_apply_en", "who_can_apply_en"),
+    ("category: テスト\n", "contact_en", "contact_en"),
+    ("  amount: 300\n", "  note_en", "fee.note_en"),
+    ("  amount: 300\n", "  unit_en", "fee.unit_en"),
+    (
+        "  closes: 2026-05-01T17:00:00+09:00\n",
+        "  closed_message_en",
+        "availability.closed_message_en",
+    ),
+    ("    title: 最初\n", "    intro_en", "pages[0].intro_en"),
+    ("        max: 10\n", "        unit_en", "pages[0].fields[2].unit_en"),
+]
+
+
+@pytest.mark.parametrize(("after", "key", "path"), ENGLISH_KEYS)
+def test_english_variants_are_optional_text(after, key, path):
+    """Each is accepted as text, and refused at its line and path as anything else."""
+    data, problems = check_text(changed(after, f"{after}{key}: English\n"), FILE)
+    assert problems == [], [problem.format() for problem in problems]
+    assert data is not None
+    text = changed(after, f"{after}{key}: [English]\n")
+    problem = only_problem(text)
+    assert (problem.line, problem.path) == (line_of(text, f"{key.strip()}:"), path)
+
+
+def test_an_agreements_english_text_and_an_options_english_hint_are_accepted():
+    text = changed(
+        "        options: [a, b]\n",
+        "        options:\n          - {value: a, label: あ, hint: ヒント, hint_en: A hint}\n"
+        "          - b\n"
+        "      - id: consent\n        type: agreement\n        label: 同意\n"
+        "        text: 同意します。\n        text_en: I agree.\n",
+    )
+    data, problems = check_text(text, FILE)
+    assert problems == [], [problem.format() for problem in problems]
+    assert data["pages"][0]["fields"][1]["text_en"] == "I agree."
+    problem = only_problem(text.replace("text_en: I agree.", "text_en: [I agree.]"))
+    assert problem.path == "pages[0].fields[1].text_en"
+    problem = only_problem(text.replace("hint_en: A hint", "hint_en: 3"))
+    assert problem.path == "pages[0].fields[0].options[0].hint_en"
+
+
 def test_wrong_type_of_the_fee_amount_is_named():
     """fee is `null` or an object: the mistake is in the object, not "expected null"."""
     problem = only_problem(changed("amount: 300", "amount: '300'"))

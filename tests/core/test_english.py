@@ -23,7 +23,7 @@ from django.utils import timezone
 import madoguchi
 
 from ..conftest import login
-from ..counter.helpers import start
+from ..counter.helpers import application_id_from, start
 
 PACKAGE = Path(madoguchi.__file__).parent
 CATALOGUE = PACKAGE / "locale" / "en" / "LC_MESSAGES" / "django.po"
@@ -283,7 +283,7 @@ def test_agreements_option_hints_and_deliverables_in_english(hanako):
     assert "妊娠7か月から産後1年まで" not in page_text(page)
 
     response = start(client, "992011", "income-certificate")
-    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    application_id = application_id_from(response)
     page = client.get(f"/applications/{application_id}/pages/delivery/")
     assert_english(page, "may be punished under the Local Tax Act")
     assert "地方税法" not in page_text(page)
@@ -309,12 +309,12 @@ def test_who_can_apply_fees_contact_intro_units_and_closing_in_english(hanako):
     assert "同一世帯の方" not in page_text(response) and "郵送料" not in page_text(response)
 
     response = start(client, "990001", "omoiyari-parking")
-    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    application_id = application_id_from(response)
     page = client.get(f"/applications/{application_id}/pages/evidence/")
     assert_english(page, "Attach a photo or PDF of a document that shows your category")
 
     response = start(client, "992011", "income-certificate")
-    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    application_id = application_id_from(response)
     page = client.get(f"/applications/{application_id}/pages/request/")
     assert re.search(r'name="f-copies"[^>]*><span>copies</span>', page.content.decode())
 
@@ -334,7 +334,7 @@ def test_the_fee_table_and_the_visit_in_english(hanako):
 
     client = english(login(hanako))
     response = start(client, "992011", "income-certificate")
-    application_id = response["Location"].split("/applications/")[1].split("/")[0]
+    application_id = application_id_from(response)
     fill_pages(
         client,
         application_id,
