@@ -84,3 +84,41 @@ def test_the_sync_files_what_nobody_filed(hanako, old_application):
     assert services.sync_register() == 1
     assert Record.objects.filter(object_id=str(old_application.pk)).exists()
     assert services.sync_register() == 0
+
+
+def test_a_withdrawn_application_is_filed_in_the_withdrawals_transaction(hanako):
+    from madoguchi.counter.services import withdraw_application
+
+    application = submit_dog(hanako)
+    assert not Record.objects.filter(object_id=str(application.pk)).exists()
+    withdraw_application(application=application, actor=hanako, reason="引っ越しのため")
+    record = Record.objects.get(kind="application", object_id=str(application.pk))
+    assert record.subject_user == hanako
+    assert record.original_sha256 == content_hash(application.answers)
+    assert record.filed_event.actor_id == str(hanako.pk)
+    # Nothing is left for the daily sync, and withdrawing again files nothing twice.
+    assert services.sync_register() == 0
+    withdraw_application(application=application, actor=hanako)
+    assert Record.objects.filter(object_id=str(application.pk)).count() == 1
+
+
+def test_a_refused_filing_rolls_the_withdrawal_back(hanako, monkeypatch):
+    from madoguchi.counter import hooks
+    from madoguchi.counter.models import Application, State
+    from madoguchi.counter.services import withdraw_application
+
+    application = submit_dog(hanako)
+
+    def refuse(application, actor):
+        raise services.InvalidInput("登録できません。", "Cannot file.")
+
+    monkeypatch.setitem(hooks._closing_listeners, "records", refuse)
+    with pytest.raises(services.InvalidInput):
+        withdraw_application(application=application, actor=hanako)
+    application.refresh_from_db()
+    assert application.state == State.SUBMITTED
+    assert application.withdrawn_at is None
+    assert not Event.objects.filter(
+        event_type="application.withdrawn", subject_id=str(application.pk)
+    ).exists()
+    assert Application.objects.get(pk=application.pk).state == State.SUBMITTED

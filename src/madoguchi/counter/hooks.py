@@ -12,6 +12,8 @@ Payments and appointments (layer 3) register here in their `AppConfig.ready()`:
   application's document may be issued yet (not before its fee is paid, where the
   procedure says so); payments tells the listeners when a fee becomes settled, and
   issuance, listening, issues what was waiting for it.
+- closing listeners: told, inside the transaction, when an application ends without a
+  decision (取下げ), so that records files it in the register at once.
 
 See docs/decisions/0018-fees-before-review-and-resident-panels.md.
 """
@@ -41,6 +43,8 @@ Gate = Callable[[Any], bool]  # (application) -> may its document be issued now?
 Listener = Callable[[Any], None]  # (application)
 _issuance_gates: dict[str, Gate] = {}
 _settlement_listeners: dict[str, Listener] = {}
+ClosingListener = Callable[[Any, Any], None]  # (application, actor)
+_closing_listeners: dict[str, ClosingListener] = {}
 
 
 def register_panel(page: str, name: str, provider: PanelProvider, *, order: int = 50) -> None:
@@ -87,3 +91,14 @@ def fee_settled(application) -> None:
     """Called by payments, inside its transaction, when a fee becomes paid or waived."""
     for listener in list(_settlement_listeners.values()):
         listener(application)
+
+
+def register_closing_listener(name: str, listener: ClosingListener) -> None:
+    _closing_listeners[name] = listener
+
+
+def application_closed(application, actor) -> None:
+    """Called by the counter, inside its transaction, when an application ends without a
+    decision (取下げ). A listener that raises rolls the withdrawal back with it."""
+    for listener in list(_closing_listeners.values()):
+        listener(application, actor)

@@ -1029,6 +1029,7 @@ def withdraw_application(*, application: Application, actor, reason: str = "") -
         Message.objects.create(
             application=application, author=actor, body=f"取下げの理由: {reason}"
         )
+    hooks.application_closed(application, actor)
     _tell_staff(application, "withdrawn")
     return application
 

@@ -8,7 +8,8 @@ class RecordsConfig(AppConfig):
 
     def ready(self) -> None:
         # Decision 0009: the lower layers offer registries; records (layer 3) registers in
-        # them — the resident's ledger panel (counter), the content behind ledger hashes
+        # them — the resident's ledger panel and the filing of withdrawn applications
+        # (counter), the content behind ledger hashes
         # (ledger), and its disposition proposals as a subject of approval routes.
         from madoguchi.approvals.registry import register_completion_listener, register_kind
         from madoguchi.counter import hooks
@@ -18,6 +19,7 @@ class RecordsConfig(AppConfig):
 
         hooks.register_panel("done", "ledger", panels.ledger_panel, order=90)
         hooks.register_panel("detail", "ledger", panels.ledger_panel, order=90)
+        hooks.register_closing_listener("records", services.file_closed_application)
         ledger_content.register_provider("records", content.record_content)
         ledger_content.register_provider("files", content.stored_file_content)
         register_kind(

@@ -473,6 +473,12 @@ def file_approved_internal_document(*, instance, actor) -> None:
     file_record(kind="internal_document", subject=document, actor=actor)
 
 
+def file_closed_application(application, actor) -> None:
+    """A closing listener of the counter: an application withdrawn (取下げ) is filed at
+    once, in the withdrawal's transaction, as a decision files its application."""
+    file_record(kind="application", subject=application, actor=actor)
+
+
 @transaction.atomic
 def file_record(*, kind: str, subject, actor=None) -> Record:
     """Files a document in the register, once (calling again returns the same record).
