@@ -15,8 +15,10 @@ Faults, one per phase, each under load:
 1. kill -9 one web server (gunicorn master and workers); haproxy sends the load to the
    other; the server is started again.
 2. PostgreSQL restarted (pg_ctlcluster … restart): every process loses its connections.
-3. kill -9 the task worker while it renders and signs a document; it is started again
-   and the operator's sweep (`madoguchi documents issue --pending`) finishes the orphan.
+3. kill -9 the task worker while it renders and signs a document; it is started again,
+   `madoguchi tasks recover` puts the orphaned task (still marked running) back in the
+   queue and the worker runs it again: the task ends successful, the document is issued
+   once. (The operator's sweep, `documents issue --pending`, is the fallback.)
 4. The SMTP server refuses every mail (451) for a minute, then accepts again.
 
 After each phase, once the backlog has drained: every submission that received a 受付番号
@@ -850,7 +852,7 @@ backend web
         """Waits until nothing is left to do (the load paused): every submitted application
         approved and its document issued, tasks run, e-mails sent, events sequenced."""
         deadline = time.monotonic() + timeout
-        swept = False
+        swept = recovered = False
         while True:
             try:
                 state = self.state()
@@ -871,13 +873,22 @@ backend web
             )
             if idle:
                 return state
-            if (
+            waited = time.monotonic() - (deadline - timeout)
+            if state["documents_pending"] and not state["tasks_ready"] and not recovered:
+                if waited > 20:
+                    # A document whose task died with its worker: the row still says
+                    # RUNNING; recovery queues it again for the restarted worker.
+                    say(f"    recovery: tasks recover ({state['tasks_running']} running)")
+                    self.manage("tasks", "recover", "--lost-after", "15", what="tasks recover")
+                    recovered = True
+                    continue
+            elif (
                 state["documents_pending"]
                 and not state["tasks_ready"]
                 and not swept
-                and time.monotonic() > deadline - timeout + 20
+                and waited > 60
             ):
-                # A document whose task died with its worker: the operator's sweep.
+                # Recovery did not finish it: the operator's sweep.
                 say(f"    sweep: documents issue --pending ({state['documents_pending']} pending)")
                 self.manage("documents", "issue", "--pending", what="documents issue --pending")
                 swept = True
@@ -909,6 +920,19 @@ backend web
             verdict["problems"].append(f"e-mails not sent: {verdict['emails']}")
         if received < sent:
             verdict["problems"].append(f"{sent} e-mails marked sent, {received} received")
+        if detail.get("task"):
+            # The task the killed worker left marked running: recovered and run again.
+            with self.pg.connect(self.args.database) as conn:
+                status, workers = conn.execute(
+                    "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult "
+                    "WHERE id = %s",
+                    (detail["task"],),
+                ).fetchone()
+            detail["task_after_recovery"] = f"{status}, claimed by {len(workers)} workers"
+            if status != "SUCCESSFUL" or len(workers) < 2:
+                verdict["problems"].append(
+                    f"the orphaned task ended {status} after {len(workers)} workers"
+                )
         result = {
             "name": name,
             "detail": detail,
@@ -1028,7 +1052,9 @@ def section(harness: Harness, across: dict, total: float) -> str:
         "no Idempotency-Key or 受付番号 twice; every approved application has one document, "
         "issued, its PDF's hash as recorded, signed, with one `document.issued` ledger event; "
         "no e-mail pending or failed, and the SMTP server received at least as many as were "
-        "marked sent; `ledger check` passes with no event waiting.",
+        "marked sent; `ledger check` passes with no event waiting; the task the killed "
+        "worker left marked running was queued again by `madoguchi tasks recover` and "
+        "ended successful, run by a second worker.",
         "",
         f"`/metrics` after the run (each server's gunicorn workers added up through "
         f"PROMETHEUS_MULTIPROC_DIR): {json.dumps(harness.metrics)}.",

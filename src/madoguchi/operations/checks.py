@@ -59,6 +59,7 @@ class TaskBacklog:
     oldest_ready_at: dt.datetime | None
     running: int
     failed: int
+    lost: int
 
 
 def task_backlog(now: dt.datetime) -> TaskBacklog:
@@ -70,6 +71,8 @@ def task_backlog(now: dt.datetime) -> TaskBacklog:
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     never = get_date_max()
+    # Running for longer than any task takes: its worker died (task_recovery).
+    lost_before = now - dt.timedelta(seconds=settings.MADOGUCHI_TASK_LOST_AFTER)
     ready = Q(status=TaskResultStatus.READY) & (Q(run_after=never) | Q(run_after__lte=now))
     found = DBTaskResult.objects.filter(
         status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING, TaskResultStatus.FAILED]
@@ -79,9 +82,10 @@ def task_backlog(now: dt.datetime) -> TaskBacklog:
         scheduled=Min("run_after", filter=ready & ~Q(run_after=never)),
         running=Count("pk", filter=Q(status=TaskResultStatus.RUNNING)),
         failed=Count("pk", filter=Q(status=TaskResultStatus.FAILED)),
+        lost=Count("pk", filter=Q(status=TaskResultStatus.RUNNING, started_at__lt=lost_before)),
     )
     oldest = min((t for t in (found["enqueued"], found["scheduled"]) if t), default=None)
-    return TaskBacklog(found["ready"], oldest, found["running"], found["failed"])
+    return TaskBacklog(found["ready"], oldest, found["running"], found["failed"], found["lost"])
 
 
 def check_tasks(now: dt.datetime) -> CheckResult:
@@ -89,8 +93,13 @@ def check_tasks(now: dt.datetime) -> CheckResult:
     age = _age(backlog.oldest_ready_at, now)
     return CheckResult(
         "tasks",
-        age <= settings.MADOGUCHI_HEALTH_TASK_MAX_AGE,
-        {"ready": backlog.ready, "oldest_ready_age_s": age, "running": backlog.running},
+        age <= settings.MADOGUCHI_HEALTH_TASK_MAX_AGE and backlog.lost == 0,
+        {
+            "ready": backlog.ready,
+            "oldest_ready_age_s": age,
+            "running": backlog.running,
+            "lost": backlog.lost,
+        },
     )
 
 

@@ -55,6 +55,12 @@ class PlatformCollector:
             "How long the oldest task ready to run has waited.",
         )
         yield from gauge("tasks", "running", "madoguchi_tasks_running", "Tasks being run.")
+        yield from gauge(
+            "tasks",
+            "lost",
+            "madoguchi_tasks_lost",
+            "Tasks marked running for longer than MADOGUCHI_TASK_LOST_AFTER (their worker died).",
+        )
         yield from gauge("outbox", "pending", "madoguchi_outbox_pending", "E-mails not yet sent.")
         yield from gauge(
             "outbox",
