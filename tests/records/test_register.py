@@ -95,7 +95,8 @@ def test_a_withdrawn_application_is_filed_in_the_withdrawals_transaction(hanako)
     record = Record.objects.get(kind="application", object_id=str(application.pk))
     assert record.subject_user == hanako
     assert record.original_sha256 == content_hash(application.answers)
-    assert record.filed_event.actor_id == str(hanako.pk)
+    # Filed by the system, as the sync would: the resident who withdrew filed nothing.
+    assert (record.filed_event.actor_kind, record.filed_event.actor_id) == ("system", "")
     # Nothing is left for the daily sync, and withdrawing again files nothing twice.
     assert services.sync_register() == 0
     withdraw_application(application=application, actor=hanako)
@@ -105,7 +106,7 @@ def test_a_withdrawn_application_is_filed_in_the_withdrawals_transaction(hanako)
 def test_a_refused_filing_rolls_the_withdrawal_back(hanako, monkeypatch):
     from madoguchi.counter import hooks
     from madoguchi.counter.models import Application, State
-    from madoguchi.counter.services import withdraw_application
+    from madoguchi.counter.services import CounterError, withdraw_application
 
     application = submit_dog(hanako)
 
@@ -113,7 +114,8 @@ def test_a_refused_filing_rolls_the_withdrawal_back(hanako, monkeypatch):
         raise services.InvalidInput("登録できません。", "Cannot file.")
 
     monkeypatch.setitem(hooks._closing_listeners, "records", refuse)
-    with pytest.raises(services.InvalidInput):
+    # The refusal reaches the resident as the counter's, with its message (not a 500).
+    with pytest.raises(CounterError, match="登録できません"):
         withdraw_application(application=application, actor=hanako)
     application.refresh_from_db()
     assert application.state == State.SUBMITTED
@@ -122,3 +124,14 @@ def test_a_refused_filing_rolls_the_withdrawal_back(hanako, monkeypatch):
         event_type="application.withdrawn", subject_id=str(application.pk)
     ).exists()
     assert Application.objects.get(pk=application.pk).state == State.SUBMITTED
+
+
+def test_a_withdrawal_after_the_sync_files_nothing_twice(hanako):
+    from madoguchi.counter.services import withdraw_application
+
+    application = submit_dog(hanako)
+    assert services.sync_register() == 1
+    withdraw_application(application=application, actor=hanako)
+    assert Record.objects.filter(object_id=str(application.pk)).count() == 1
+    filed = Event.objects.filter(event_type="record.filed", details__object_id=str(application.pk))
+    assert filed.count() == 1

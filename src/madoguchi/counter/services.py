@@ -1029,7 +1029,15 @@ def withdraw_application(*, application: Application, actor, reason: str = "") -
         Message.objects.create(
             application=application, author=actor, body=f"取下げの理由: {reason}"
         )
-    hooks.application_closed(application, actor)
+    try:
+        hooks.application_closed(application, actor)
+    except CounterError:
+        raise
+    except Exception as exc:
+        # A capability's refusal (records) refuses the withdrawal with its own message.
+        if not (hasattr(exc, "ja") and hasattr(exc, "en")):
+            raise
+        raise CounterError(exc.ja, exc.en) from exc
     _tell_staff(application, "withdrawn")
     return application
 

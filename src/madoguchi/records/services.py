@@ -475,8 +475,10 @@ def file_approved_internal_document(*, instance, actor) -> None:
 
 def file_closed_application(application, actor) -> None:
     """A closing listener of the counter: an application withdrawn (取下げ) is filed at
-    once, in the withdrawal's transaction, as a decision files its application."""
-    file_record(kind="application", subject=application, actor=actor)
+    once, in the withdrawal's transaction, as a decision files its application. The
+    filing is the system's, as `records sync`'s is: the resident who withdrew did not
+    file anything (and must not appear in the ledger as staff)."""
+    file_record(kind="application", subject=application, actor=None)
 
 
 @transaction.atomic
