@@ -8,7 +8,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -79,7 +79,9 @@ def test_a_lost_task_is_queued_again_and_a_worker_runs_it(sample, settings):
     call_command("tasks", "recover")
     row.refresh_from_db()
     assert row.status == "READY"
-    assert _health()[1]["checks"]["tasks"]["lost"] == 0
+    # Queued again from now: the hours it was marked running are no backlog either.
+    tasks = _health()[1]["checks"]["tasks"]
+    assert tasks["lost"] == 0 and tasks["ok"] and tasks["oldest_ready_age_s"] < 60
     assert _lost_metric() == "madoguchi_tasks_lost 0.0"
 
     call_command("db_worker", "--batch", "--no-startup-delay", "--worker-id", "worker-2")
@@ -146,3 +148,35 @@ def test_the_service_refuses_limits_that_would_recover_running_work():
         recover_lost_tasks(lost_after=dt.timedelta(0), max_attempts=3)
     with pytest.raises(ValueError):
         recover_lost_tasks(lost_after=dt.timedelta(hours=1), max_attempts=0)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL; SQLite serialises writers"
+)
+def test_a_row_another_process_holds_locked_is_left_for_the_next_run():
+    import threading
+
+    row = claimed(by=["w1"], hours_ago=2)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                DBTaskResult.objects.select_for_update().get(pk=row.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        recovery = recover_lost_tasks(lost_after=dt.timedelta(hours=1), max_attempts=3)
+        assert recovery.requeued == [] and recovery.failed == []
+    finally:
+        release.set()
+        holder.join()
+    assert recover_lost_tasks(lost_after=dt.timedelta(hours=1), max_attempts=3).requeued == [
+        str(row.pk)
+    ]

@@ -7,7 +7,8 @@ Handing a task to a second worker is safe because every task of madoguchi is ide
 and decides under a row or advisory lock whose run counts (an e-mail is sent once it is
 marked sent, a document issued once, a 移管 package completed once, the sequencer holds
 its advisory lock). A worker that was only slow and finishes after all writes its result
-over the recovered row's: harmless for the same reason.
+over the recovered row's: harmless for the same reason. Nothing tells a slow worker from
+a dead one (django-tasks keeps no heartbeat), hence a limit above the longest task.
 """
 
 from __future__ import annotations
@@ -77,7 +78,22 @@ def recover_lost_tasks(
                     f"no result from {attempts} workers (last claimed at "
                     f"{row.started_at.isoformat()}); given up by `madoguchi tasks recover`"
                 )
-                row.set_failed(error)
+                # The fields `set_failed` writes, without its retries: they would retry
+                # inside this transaction, which a database error has already aborted.
+                row.status = TaskResultStatus.FAILED
+                row.finished_at = now
+                row.exception_class_path = f"{WorkerLost.__module__}.{WorkerLost.__qualname__}"
+                row.traceback = f"{WorkerLost.__qualname__}: {error}\n"
+                row.return_value = None
+                row.save(
+                    update_fields=[
+                        "status",
+                        "finished_at",
+                        "exception_class_path",
+                        "traceback",
+                        "return_value",
+                    ]
+                )
                 recovery.failed.append(str(row.pk))
                 logger.error(
                     "task %s (%s) lost by workers %s since %s: given up after %d attempts",
@@ -85,7 +101,10 @@ def recover_lost_tasks(
                 )
                 continue
             row.status = TaskResultStatus.READY
-            row.save(update_fields=["status"])
+            # Ready from now: the health check measures a task's wait from its run_after,
+            # so the hours it spent marked running do not count as a backlog.
+            row.run_after = now
+            row.save(update_fields=["status", "run_after"])
             recovery.requeued.append(str(row.pk))
             logger.warning(
                 "task %s (%s) lost by worker %s since %s: queued again (attempt %d ended)",

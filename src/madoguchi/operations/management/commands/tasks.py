@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, close_old_connections
+
+logger = logging.getLogger("madoguchi.operations")
 
 
 def _positive_int(value: str) -> int:
@@ -59,10 +63,18 @@ class Command(BaseCommand):
         )
         max_attempts = options["max_attempts"] or settings.MADOGUCHI_TASK_MAX_ATTEMPTS
         while True:
-            recovery = recover_lost_tasks(lost_after=lost_after, max_attempts=max_attempts)
-            self.stdout.write(
-                f"queued again {len(recovery.requeued)}, given up {len(recovery.failed)}"
-            )
+            try:
+                recovery = recover_lost_tasks(lost_after=lost_after, max_attempts=max_attempts)
+            except DatabaseError as exc:
+                if options["interval"] is None:
+                    raise CommandError(f"the database refused: {exc}") from None
+                # Kept running (PostgreSQL restarting): the next round tries again.
+                logger.warning("tasks recover: the database refused: %s", exc)
+            else:
+                self.stdout.write(
+                    f"queued again {len(recovery.requeued)}, given up {len(recovery.failed)}"
+                )
             if options["interval"] is None:
                 return
             time.sleep(options["interval"])
+            close_old_connections()
