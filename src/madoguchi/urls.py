@@ -33,7 +33,8 @@ urlpatterns = [
     path("transparency/", include("madoguchi.records.public_urls")),
     path("staff/", include("madoguchi.backoffice.urls")),
     path("api/", api.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also keeps a signed-in person's choice for e-mails.
+    path("i18n/setlang/", identity_views.set_language, name="set_language"),
 ]
 
 if settings.MADOGUCHI_BENCH:

@@ -153,3 +153,33 @@ def test_bad_input_from_guests(counter, client):
 def test_logged_in_residents_book_from_their_account(counter, hanako_client):
     response = hanako_client.get(guest_url(counter))
     assert response["Location"] == reverse("appointments:new") + f"?counter={counter.pk}"
+
+
+def test_a_guest_who_books_in_english_gets_english_e_mails(counter, client):
+    client.cookies["madoguchi_language"] = "en"
+    day = open_day()
+    assert ask(client, counter, at(day, 9)).status_code == 200
+    verify = OutboundEmail.objects.get(template="appointment_verify")
+    assert GuestRequest.objects.get().language == "en"
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    with translation.override("en"):
+        english_day = date_format(day, "DATE_FORMAT")  # Dec. 18, 2026 (AP style)
+    assert f"{english_day} 09:00" in verify.body_text
+    assert not re.search(r"[\u3040-\u30ff]", verify.subject)
+    client.post(link_in(verify))
+    booking = Booking.objects.get()
+    assert booking.language == "en"
+    booked = OutboundEmail.objects.get(template="appointment_booked")
+    assert "年" not in booked.body_text.split(counter.name)[0]
+    assert not re.search(r"[\u3040-\u30ff]", booked.subject)
+
+
+def test_a_guest_in_japanese_or_an_unknown_language_gets_japanese(counter, client):
+    client.cookies["madoguchi_language"] = "fr"
+    day = open_day()
+    ask(client, counter, at(day, 9))
+    verify = OutboundEmail.objects.get(template="appointment_verify")
+    assert GuestRequest.objects.get().language == "ja"
+    assert f"{day.year}年{day.month}月{day.day}日 09:00" in verify.body_text

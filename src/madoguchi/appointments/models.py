@@ -135,6 +135,9 @@ class Booking(models.Model):
     )
     guest_email = models.EmailField(blank=True)
     guest_name = models.CharField(max_length=100, blank=True)
+    # A guest's e-mails are in the language they booked in (a resident's follow their
+    # account's `language`).
+    language = models.CharField(max_length=8, default="ja")
     procedure = models.ForeignKey(
         "catalogue.Procedure", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -223,6 +226,7 @@ class GuestRequest(models.Model):
     )
     email = models.EmailField()
     name = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, default="ja")
     token_sha256 = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

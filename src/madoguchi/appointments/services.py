@@ -17,7 +17,8 @@ import uuid
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from madoguchi.counter.services import CounterError, _check_free_text
 from madoguchi.ledger.services import record_event
@@ -181,6 +182,19 @@ def _event(booking: Booking, name: str, *, actor_kind: str, actor_id=None, detai
     )
 
 
+def _site_language(language: str | None) -> str:
+    """One of the site's languages (a guest's page language), else Japanese."""
+    return language if language in {code for code, _name in settings.LANGUAGES} else "ja"
+
+
+def _when(starts: dt.datetime, ends: dt.datetime | None, language: str) -> str:
+    """2026年12月18日 10:00〜10:30, or Dec. 18, 2026 10:00–10:30 in English."""
+    with translation.override(language):
+        day = date_format(starts, "DATE_FORMAT")
+    dash = "–" if language == "en" else "〜"
+    return f"{day} {starts:%H:%M}" + (f"{dash}{ends:%H:%M}" if ends else "")
+
+
 def _mail(booking: Booking, template: str, **context) -> None:
     if not booking.email:
         return
@@ -190,16 +204,19 @@ def _mail(booking: Booking, template: str, **context) -> None:
         url = f"/account/appointments/{booking.pk}/"
     else:
         url = f"/appointments/manage/{manage_token(booking)}/"
+    # A signed-in resident's language (their account's); a guest's, the one they booked in.
+    language = booking.user.language if booking.user_id else booking.language
+    ends = timezone.localtime(booking.ends_at)
     queue_email(
         to=booking.email,
         template=template,
+        language=language,
         context={
             "reference": booking.reference,
             "counter_name": booking.counter.name,
             "location": booking.counter.location,
             "note": booking.counter.note,
-            "when": f"{local:%Y年%-m月%-d日} {local:%H:%M}〜"
-            f"{timezone.localtime(booking.ends_at):%H:%M}",
+            "when": _when(local, ends, language),
             "url": url,
             "ics_url": url + "booking.ics",
             "base_url": base,
@@ -224,6 +241,7 @@ def reserve(
     user=None,
     guest_email: str = "",
     guest_name: str = "",
+    language: str = "ja",
     procedure=None,
     application=None,
     staff=None,
@@ -279,6 +297,7 @@ def reserve(
                 user=user,
                 guest_email=guest_email if not user else "",
                 guest_name=guest_name[:100] if not user else "",
+                language=_site_language(language),
                 procedure=procedure,
                 application=application,
                 idempotency_key=idempotency_key,
@@ -512,6 +531,7 @@ def request_guest_booking(
     email: str,
     name: str = "",
     procedure=None,
+    language: str = "ja",
     now: dt.datetime | None = None,
 ) -> GuestRequest:
     """Without an account: the slot is checked, and a link to confirm it is e-mailed.
@@ -537,6 +557,7 @@ def request_guest_booking(
         procedure=procedure,
         email=email,
         name=name.strip()[:100],
+        language=_site_language(language),
         token_sha256=_token_hash(token),
         expires_at=now + dt.timedelta(minutes=GUEST_REQUEST_MINUTES),
     )
@@ -544,9 +565,10 @@ def request_guest_booking(
     queue_email(
         to=email,
         template="appointment_verify",
+        language=request.language,
         context={
             "counter_name": counter.name,
-            "when": f"{local:%Y年%-m月%-d日} {local:%H:%M}",
+            "when": _when(local, None, request.language),
             "url": f"/appointments/verify/{token}/",
             "minutes": GUEST_REQUEST_MINUTES,
         },
@@ -582,6 +604,7 @@ def confirm_guest_booking(*, token: str, now: dt.datetime | None = None) -> Book
         idempotency_key=request.pk,
         guest_email=request.email,
         guest_name=request.name,
+        language=request.language,
         procedure=request.procedure,
         now=now,
     )

@@ -343,6 +343,7 @@ def guest(request: HttpRequest, body_code: str, code: str) -> HttpResponse:
                         idempotency_key=uuid.UUID(request.POST.get("key")),
                         guest_email=values["email"],
                         guest_name=values["name"],
+                        language=get_language(),
                     )
                     return redirect("appointments:manage", token=services.manage_token(booking))
                 services.request_guest_booking(
@@ -351,6 +352,7 @@ def guest(request: HttpRequest, body_code: str, code: str) -> HttpResponse:
                     email=values["email"],
                     name=values["name"],
                     procedure=procedure,
+                    language=get_language(),
                 )
                 return render(
                     request,

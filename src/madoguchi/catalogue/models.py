@@ -93,6 +93,10 @@ class ProcedureVersion(models.Model):
     def display_name(self) -> str:
         """The name in the reader's language: name_en in English when the definition
         gives one (resident pages; staff pages and documents keep the Japanese name)."""
-        if self.name_en and (get_language() or "ja").startswith("en"):
+        return self.name_in(get_language() or "ja")
+
+    def name_in(self, language: str) -> str:
+        """The name in `language` (an e-mail's, which no request decides)."""
+        if self.name_en and language.startswith("en"):
             return self.name_en
         return self.name

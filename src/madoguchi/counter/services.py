@@ -554,10 +554,11 @@ def _pending(page, raw: dict[str, Any]) -> Any:
 
 def _notify_submitted(application: Application) -> None:
     version = application.procedure_version
+    language = application.applicant.language
     context = {
-        "procedure_name": version.name,
+        "procedure_name": version.name_in(language),
         "receipt_number": application.receipt_number,
-        "body_name": application.body.name,
+        "body_name": application.body.name_in(language),
         "status_url": f"/applications/{application.pk}/",
         "processing_days": version.definition.get("processing_days"),
     }
@@ -565,6 +566,7 @@ def _notify_submitted(application: Application) -> None:
         to=application.applicant.email,
         template="application_submitted",
         context=context,
+        language=language,
         related_type="application",
         related_id=str(application.pk),
         overrides=version.definition.get("notifications"),
@@ -979,13 +981,15 @@ def _notify_resident(application: Application, template: str, **context: Any) ->
     """An e-mail to the applicant that says what happened and where to look; the details
     (reasons, names, answers) stay behind the log-in."""
     version = application.procedure_version
+    language = application.applicant.language
     queue_email(
         to=application.applicant.email,
         template=template,
+        language=language,
         context={
-            "procedure_name": version.name,
+            "procedure_name": version.name_in(language),
             "receipt_number": application.receipt_number,
-            "body_name": application.body.name,
+            "body_name": application.body.name_in(language),
             "status_url": f"/applications/{application.pk}/",
             **context,
         },

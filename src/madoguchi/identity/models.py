@@ -45,6 +45,14 @@ class User(AbstractUser):
     # Set when the person deleted their account: the row stays only as the applicant of
     # applications the law requires to keep; everything else about the person is gone.
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The language of the e-mails sent to the person: the one they last chose on the site
+    # while signed in (pages follow the language cookie; an e-mail has no cookie).
+    language = models.CharField(
+        _("言語"),
+        max_length=8,
+        choices=[("ja", "日本語"), ("en", "English")],
+        default="ja",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

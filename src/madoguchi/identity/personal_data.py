@@ -158,6 +158,7 @@ def export(user: User) -> dict[str, Any]:
         "account": {
             "email": user.email,
             "display_name": user.display_name,
+            "language": user.language,
             "joined_at": _date(user.date_joined),
             "last_login_at": _date(user.last_login),
         },

@@ -216,6 +216,17 @@ def update_profile(
     return profile
 
 
+def remember_language(user: User, language: str | None) -> bool:
+    """Keeps the language the person chose on the site for the e-mails sent to them.
+    Anything but a language of the site is ignored (returns False)."""
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        return False
+    if user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+    return True
+
+
 def authenticate_api_token(raw: str) -> User | None:
     from .models import ApiToken
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from allauth.account.signals import authentication_step_completed
 from allauth.mfa.signals import authenticator_added, authenticator_removed
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
@@ -26,6 +27,8 @@ def set_identity_level(sender, request, user, **kwargs) -> None:
     if levels.used_passkey(records):
         levels.mark_passkey(request)
     services.start_session(request, user)
+    # The language chosen before signing in is the one the person reads: e-mails follow.
+    services.remember_language(user, request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
 
 
 @receiver(authentication_step_completed)

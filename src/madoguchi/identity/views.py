@@ -385,3 +385,21 @@ def _save_staff_policy(request: HttpRequest, bodies) -> HttpResponse:
         },
         status=422,
     )
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch (the cookie, the redirect back), and for a signed-in person
+    the language of their e-mails as well."""
+    from django.views.i18n import set_language as switch
+
+    response = switch(request)
+    if request.method != "POST":
+        return response
+    language = request.POST.get("language")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        # Django sets the cookie for any language it has a catalogue for (fr, de …),
+        # which this site then ignores; set nothing rather than a value that means nothing.
+        response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    elif request.user.is_authenticated:
+        services.remember_language(request.user, language)
+    return response

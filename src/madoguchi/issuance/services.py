@@ -420,12 +420,14 @@ def _notify_issued(document: IssuedDocument, *, template: str = "document_issued
 
 def _queue_notice(document: IssuedDocument, *, template: str) -> None:
     application = document.application
+    language = application.applicant.language
     queue_email(
         to=application.applicant.email,
         template=template,
+        language=language,
         context={
             "document_title": document.title,
-            "procedure_name": application.procedure_version.name,
+            "procedure_name": application.procedure_version.name_in(language),
             "receipt_number": application.receipt_number,
             "can_download": "download" in document.delivery,
             "by_mail": "mail" in document.delivery,

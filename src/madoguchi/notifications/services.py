@@ -29,16 +29,19 @@ def queue_email(
 ) -> OutboundEmail:
     """Writes an e-mail to the outbox and queues its delivery, which runs once the
     transaction has committed. `overrides` are a procedure's own texts for its messages
-    (see templating.py); the default templates serve the others."""
+    (see templating.py); the default templates serve the others. `language` is the
+    recipient's (`User.language`): the templates are rendered in it."""
     from django.conf import settings
 
     context = {"base_url": settings.MADOGUCHI_BASE_URL.rstrip("/"), **context}
     own = (overrides or {}).get(template)
-    if own:
-        subject = templating.render(own["subject"], context)
-        body = templating.render(own["body"], context)
-    else:
-        with translation.override(language):
+    with translation.override(language):
+        if own:
+            # A procedure's own text, in English when it gives one (else its Japanese).
+            english = language.startswith("en") and own.get("subject_en") and own.get("body_en")
+            subject = templating.render(own["subject_en" if english else "subject"], context)
+            body = templating.render(own["body_en" if english else "body"], context)
+        else:
             subject = render_to_string(
                 f"notifications/email/{template}.subject.txt", context
             ).strip()
@@ -207,6 +210,7 @@ def notify_staff(
         if mode == StaffNotificationSetting.Mode.IMMEDIATE:
             notice.email = queue_email(
                 to=user.email,
+                language=user.language,
                 template=f"staff_{kind}",
                 context=context,
                 related_type=related_type,
@@ -244,6 +248,7 @@ def send_daily_digests(*, now: dt.datetime | None = None) -> int:
                 continue
             email = queue_email(
                 to=notices[0].user.email,
+                language=notices[0].user.language,
                 template="staff_digest",
                 context={
                     "notices": [{"kind": n.kind, **n.context} for n in notices],

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.formats import date_format
+
 _COMMON = ("procedure_name", "receipt_number", "body_name", "status_url", "base_url")
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "application_submitted": (*_COMMON, "processing_days"),
@@ -33,7 +35,8 @@ def render(text: str, context: Mapping[str, Any]) -> str:
         if item is None:
             return ""
         if hasattr(item, "strftime"):
-            return f"{item.year}年{item.month}月{item.day}日"
+            # 2026年12月18日, or Dec. 18, 2026 in an English e-mail.
+            return date_format(item, "DATE_FORMAT")
         return str(item)
 
     return _PLACEHOLDER.sub(value, text)
@@ -46,7 +49,16 @@ def template_problems(
     problems = []
     for name, parts in templates.items():
         allowed = PLACEHOLDERS.get(name, ())
-        for part in ("subject", "body"):
+        if bool(parts.get("subject_en")) != bool(parts.get("body_en")):
+            missing = "body_en" if parts.get("subject_en") else "subject_en"
+            problems.append(
+                (
+                    (name, missing),
+                    "英語の文面は件名（subject_en）と本文（body_en）の両方を書いてください。",
+                    "An English text needs both subject_en and body_en.",
+                )
+            )
+        for part in ("subject", "body", "subject_en", "body_en"):
             text = parts.get(part) or ""
             if _TEMPLATE_SYNTAX.search(text):
                 problems.append(

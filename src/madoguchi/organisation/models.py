@@ -41,6 +41,12 @@ class Body(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def name_in(self, language: str) -> str:
+        """The name in `language` (an e-mail's, which no request decides)."""
+        if self.name_en and language.startswith("en"):
+            return self.name_en
+        return self.name
+
 
 class Unit(models.Model):
     """An organisational unit: 部, 課 or 係."""
