@@ -237,3 +237,19 @@ def test_a_stale_or_empty_form_gets_a_message(counter, hanako_client):
     )
     assert "時間を選んでください" in response.content.decode()  # no offset: not a moment
     assert hanako_client.get(reverse("appointments:new") + "?counter=abc").status_code == 404
+
+
+def test_the_ics_file_is_in_the_language_of_the_page(counter, hanako, hanako_client):
+    booking = book(counter, hanako, at(open_day(), 9))
+    url = reverse("appointments:ics", args=[booking.pk])
+    japanese = icalendar.Calendar.from_ical(hanako_client.get(url).content)
+    (event,) = japanese.walk("VEVENT")
+    assert str(event["summary"]) == f"来庁予約 {counter.name}（予約番号 {booking.reference}）"
+    hanako_client.cookies["madoguchi_language"] = "en"
+    english = icalendar.Calendar.from_ical(hanako_client.get(url).content)
+    (event,) = english.walk("VEVENT")
+    name = counter.name_en or counter.name
+    assert str(event["summary"]) == (
+        f"Counter appointment: {name} (booking number {booking.reference})"
+    )
+    assert str(event["description"]).startswith(f"Booking number: {booking.reference}")

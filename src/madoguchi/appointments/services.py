@@ -19,6 +19,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from madoguchi.counter.services import CounterError, _check_free_text
 from madoguchi.ledger.services import record_event
@@ -187,6 +188,16 @@ def _site_language(language: str | None) -> str:
     return language if language in {code for code, _name in settings.LANGUAGES} else "ja"
 
 
+def _counter_name(counter: Counter, language: str) -> str:
+    return counter.name_en if language == "en" and counter.name_en else counter.name
+
+
+def booking_language(booking: Booking) -> str:
+    """The language of what is sent about the booking: a resident's account's, a guest's
+    the one they booked in."""
+    return booking.user.language if booking.user_id else booking.language
+
+
 def _when(starts: dt.datetime, ends: dt.datetime | None, language: str) -> str:
     """2026年12月18日 10:00〜10:30, or Dec. 18, 2026 10:00–10:30 in English."""
     with translation.override(language):
@@ -204,8 +215,7 @@ def _mail(booking: Booking, template: str, **context) -> None:
         url = f"/account/appointments/{booking.pk}/"
     else:
         url = f"/appointments/manage/{manage_token(booking)}/"
-    # A signed-in resident's language (their account's); a guest's, the one they booked in.
-    language = booking.user.language if booking.user_id else booking.language
+    language = booking_language(booking)
     ends = timezone.localtime(booking.ends_at)
     queue_email(
         to=booking.email,
@@ -213,7 +223,7 @@ def _mail(booking: Booking, template: str, **context) -> None:
         language=language,
         context={
             "reference": booking.reference,
-            "counter_name": booking.counter.name,
+            "counter_name": _counter_name(booking.counter, language),
             "location": booking.counter.location,
             "note": booking.counter.note,
             "when": _when(local, ends, language),
@@ -567,7 +577,7 @@ def request_guest_booking(
         template="appointment_verify",
         language=request.language,
         context={
-            "counter_name": counter.name,
+            "counter_name": _counter_name(counter, request.language),
             "when": _when(local, None, request.language),
             "url": f"/appointments/verify/{token}/",
             "minutes": GUEST_REQUEST_MINUTES,
@@ -650,8 +660,15 @@ def send_reminders(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
-def ics(booking: Booking) -> bytes:
-    """The booking as an iCalendar file (RFC 5545), for the resident's calendar."""
+def ics(booking: Booking, language: str | None = None) -> bytes:
+    """The booking as an iCalendar file (RFC 5545), for the resident's calendar, in
+    `language` (the page's it is downloaded from; else the booking's)."""
+    language = _site_language(language or booking_language(booking))
+    with translation.override(language):
+        return _ics(booking, language)
+
+
+def _ics(booking: Booking, language: str) -> bytes:
     import icalendar
 
     calendar = icalendar.Calendar()
@@ -664,13 +681,20 @@ def ics(booking: Booking) -> bytes:
     event.add("dtstamp", booking.updated_at or _now())
     event.add("dtstart", timezone.localtime(booking.starts_at))
     event.add("dtend", timezone.localtime(booking.ends_at))
-    event.add("summary", f"来庁予約 {booking.counter.name}（予約番号 {booking.reference}）")
+    counter_name = _counter_name(booking.counter, language)
+    event.add(
+        "summary",
+        gettext("来庁予約 %(counter)s（予約番号 %(reference)s）")
+        % {"counter": counter_name, "reference": booking.reference},
+    )
     if booking.counter.location:
         event.add("location", booking.counter.location)
-    description = [f"予約番号: {booking.reference}"]
+    description = [gettext("予約番号: %(reference)s") % {"reference": booking.reference}]
     if booking.procedure_id and booking.procedure.current_version_id:
-        description.append(f"手続: {booking.procedure.current_version.name}")
-        note = (booking.procedure.current_version.definition.get("appointment") or {}).get("note")
+        version = booking.procedure.current_version
+        description.append(gettext("手続: %(name)s") % {"name": version.name_in(language)})
+        appointment = version.definition.get("appointment") or {}
+        note = (language == "en" and appointment.get("note_en")) or appointment.get("note")
         if note:
             description.append(note)
     if booking.counter.note:
@@ -680,7 +704,7 @@ def ics(booking: Booking) -> bytes:
     event.add("sequence", booking.lock_version)
     alarm = icalendar.Alarm()
     alarm.add("action", "DISPLAY")
-    alarm.add("description", "来庁予約")
+    alarm.add("description", gettext("来庁予約"))
     alarm.add("trigger", dt.timedelta(hours=-1))
     event.add_component(alarm)
     calendar.add_component(event)

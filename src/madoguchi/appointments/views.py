@@ -259,7 +259,9 @@ def cancel(request: HttpRequest, pk) -> HttpResponse:
 
 
 def _ics_response(booking: Booking) -> HttpResponse:
-    response = HttpResponse(services.ics(booking), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(
+        services.ics(booking, get_language()), content_type="text/calendar; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="madoguchi-{booking.reference}.ics"'
     response["Cache-Control"] = "private, no-store"
     return response
