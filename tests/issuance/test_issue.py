@@ -80,3 +80,19 @@ def test_rendering_and_signing_wait_for_the_worker_not_the_request(hanako, setti
     assert document.state == DocumentState.ISSUED and document.pdf
     queued.refresh_from_db()
     assert queued.status == "SUCCESSFUL"
+
+
+def test_the_issued_e_mail_is_in_the_residents_language(hanako, django_capture_on_commit_callbacks):
+    from madoguchi.identity.models import User
+    from madoguchi.notifications.models import OutboundEmail
+
+    User.objects.filter(pk=hanako.pk).update(language="en")
+    hanako.refresh_from_db()
+    application = approved_parking(hanako)
+    with django_capture_on_commit_callbacks(execute=True):
+        document = services.schedule_issuance(application_id=application.pk, decided_by=None)
+    email = OutboundEmail.objects.get(template="document_issued", related_id=str(document.pk))
+    version = application.procedure_version
+    assert version.name_en and f"“{version.name_en}”" in email.body_text
+    assert email.subject.startswith("[Issued] ")
+    assert "You can download it here" in email.body_text
