@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from madoguchi.core.languages import name_in, site_language
 from madoguchi.counter.services import CounterError, _check_free_text
 from madoguchi.ledger.services import record_event
 from madoguchi.notifications.services import queue_email
@@ -183,15 +184,6 @@ def _event(booking: Booking, name: str, *, actor_kind: str, actor_id=None, detai
     )
 
 
-def _site_language(language: str | None) -> str:
-    """One of the site's languages (a guest's page language), else Japanese."""
-    return language if language in {code for code, _name in settings.LANGUAGES} else "ja"
-
-
-def _counter_name(counter: Counter, language: str) -> str:
-    return counter.name_en if language == "en" and counter.name_en else counter.name
-
-
 def booking_language(booking: Booking) -> str:
     """The language of what is sent about the booking: a resident's account's, a guest's
     the one they booked in."""
@@ -223,7 +215,7 @@ def _mail(booking: Booking, template: str, **context) -> None:
         language=language,
         context={
             "reference": booking.reference,
-            "counter_name": _counter_name(booking.counter, language),
+            "counter_name": name_in(language, booking.counter.name, booking.counter.name_en),
             "location": booking.counter.location,
             "note": booking.counter.note,
             "when": _when(local, ends, language),
@@ -307,7 +299,7 @@ def reserve(
                 user=user,
                 guest_email=guest_email if not user else "",
                 guest_name=guest_name[:100] if not user else "",
-                language=_site_language(language),
+                language=site_language(language),
                 procedure=procedure,
                 application=application,
                 idempotency_key=idempotency_key,
@@ -567,7 +559,7 @@ def request_guest_booking(
         procedure=procedure,
         email=email,
         name=name.strip()[:100],
-        language=_site_language(language),
+        language=site_language(language),
         token_sha256=_token_hash(token),
         expires_at=now + dt.timedelta(minutes=GUEST_REQUEST_MINUTES),
     )
@@ -577,7 +569,7 @@ def request_guest_booking(
         template="appointment_verify",
         language=request.language,
         context={
-            "counter_name": _counter_name(counter, request.language),
+            "counter_name": name_in(request.language, counter.name, counter.name_en),
             "when": _when(local, None, request.language),
             "url": f"/appointments/verify/{token}/",
             "minutes": GUEST_REQUEST_MINUTES,
@@ -663,7 +655,7 @@ def send_reminders(*, now: dt.datetime | None = None) -> int:
 def ics(booking: Booking, language: str | None = None) -> bytes:
     """The booking as an iCalendar file (RFC 5545), for the resident's calendar, in
     `language` (the page's it is downloaded from; else the booking's)."""
-    language = _site_language(language or booking_language(booking))
+    language = site_language(language or booking_language(booking))
     with translation.override(language):
         return _ics(booking, language)
 
@@ -681,7 +673,7 @@ def _ics(booking: Booking, language: str) -> bytes:
     event.add("dtstamp", booking.updated_at or _now())
     event.add("dtstart", timezone.localtime(booking.starts_at))
     event.add("dtend", timezone.localtime(booking.ends_at))
-    counter_name = _counter_name(booking.counter, language)
+    counter_name = name_in(language, booking.counter.name, booking.counter.name_en)
     event.add(
         "summary",
         gettext("来庁予約 %(counter)s（予約番号 %(reference)s）")

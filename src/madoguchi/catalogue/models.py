@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.languages import name_in
+
 from .definition import Definition
 
 
@@ -97,6 +99,4 @@ class ProcedureVersion(models.Model):
 
     def name_in(self, language: str) -> str:
         """The name in `language` (an e-mail's, which no request decides)."""
-        if self.name_en and language.startswith("en"):
-            return self.name_en
-        return self.name
+        return name_in(language, self.name, self.name_en)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from madoguchi.core.languages import is_site_language
 from madoguchi.ledger.services import record_event
 
 from . import levels
@@ -219,7 +220,7 @@ def update_profile(
 def remember_language(user: User, language: str | None) -> bool:
     """Keeps the language the person chose on the site for the e-mails sent to them.
     Anything but a language of the site is ignored (returns False)."""
-    if language not in {code for code, _name in settings.LANGUAGES}:
+    if not is_site_language(language):
         return False
     if user.language != language:
         User.objects.filter(pk=user.pk).update(language=language)

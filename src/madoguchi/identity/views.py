@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.catalogue.fieldtypes import prefecture_choices
 from madoguchi.catalogue.japanese import format_phone, wareki_year_label
 from madoguchi.core.csvsafe import SafeWriter
+from madoguchi.core.languages import is_site_language
 
 from . import levels, oidc, personal_data, services
 from .forms import clean_profile
@@ -396,7 +397,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return response
     language = request.POST.get("language")
-    if language not in {code for code, _name in settings.LANGUAGES}:
+    if not is_site_language(language):
         # Django sets the cookie for any language it has a catalogue for (fr, de …),
         # which this site then ignores; set nothing rather than a value that means nothing.
         response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)

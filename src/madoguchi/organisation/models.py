@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.languages import name_in
+
 from .codes import is_valid_local_government_code
 
 
@@ -43,9 +45,7 @@ class Body(models.Model):
 
     def name_in(self, language: str) -> str:
         """The name in `language` (an e-mail's, which no request decides)."""
-        if self.name_en and language.startswith("en"):
-            return self.name_en
-        return self.name
+        return name_in(language, self.name, self.name_en)
 
 
 class Unit(models.Model):
