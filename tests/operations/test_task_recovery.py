@@ -180,3 +180,97 @@ def test_a_row_another_process_holds_locked_is_left_for_the_next_run():
     assert recover_lost_tasks(lost_after=dt.timedelta(hours=1), max_attempts=3).requeued == [
         str(row.pk)
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker's lock needs PostgreSQL")
+def test_a_slow_worker_is_left_alone_and_a_killed_one_recovered(sample, tmp_path):
+    """A real `db_worker` process runs the sequencer task, which waits for the sequencer's
+    advisory lock held here: the worker is alive however old its row. Killed, its lock
+    goes with its connection and recovery hands the task on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    from madoguchi.ledger.sequencer import ADVISORY_LOCK_KEY
+    from madoguchi.ledger.tasks import sequence_ledger
+
+    root = Path(__file__).resolve().parents[2]
+    db = connection.settings_dict
+    environment = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        PYTHONPATH=str(root),
+        TASKS_BACKEND="database",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_sequencer() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+                locked.set()
+                release.wait(120)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_sequencer)
+    holder.start()
+    log = tmp_path / "worker.log"
+    worker = None
+    try:
+        assert locked.wait(30)
+        task = DBTaskResult.objects.get(pk=sequence_ledger.enqueue().id)
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "madoguchi",
+                    "db_worker",
+                    "--batch",
+                    "--no-startup-delay",
+                    "--worker-id",
+                    "slow-worker",
+                ],
+                cwd=root,
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while DBTaskResult.objects.get(pk=task.pk).status != "RUNNING":
+            assert worker.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+        time.sleep(1)  # the worker takes the task's lock when it starts running it
+        DBTaskResult.objects.filter(pk=task.pk).update(
+            started_at=timezone.now() - dt.timedelta(hours=2)
+        )
+        # Two hours "running", but alive: neither recovered nor counted lost.
+        recovery = recover_lost_tasks(lost_after=dt.timedelta(hours=1), max_attempts=3)
+        assert recovery.requeued == [] and recovery.failed == []
+        assert _health()[1]["checks"]["tasks"]["lost"] == 0
+
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+        deadline = time.monotonic() + 30
+        while not (
+            recovered := recover_lost_tasks(lost_after=dt.timedelta(hours=1), max_attempts=3)
+        ).requeued:
+            assert time.monotonic() < deadline, "the killed worker's lock was never released"
+            time.sleep(0.5)
+        assert recovered.requeued == [str(task.pk)]
+    finally:
+        release.set()
+        holder.join()
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+    call_command("db_worker", "--batch", "--no-startup-delay", "--worker-id", "second")
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL"
+    assert task.worker_ids == ["slow-worker", "second"]

@@ -70,9 +70,9 @@ def task_backlog(now: dt.datetime) -> TaskBacklog:
     from django_tasks_db.compat import TaskResultStatus
     from django_tasks_db.models import DBTaskResult, get_date_max
 
+    from .task_recovery import count_lost
+
     never = get_date_max()
-    # Running for longer than any task takes: its worker died (task_recovery).
-    lost_before = now - dt.timedelta(seconds=settings.MADOGUCHI_TASK_LOST_AFTER)
     ready = Q(status=TaskResultStatus.READY) & (Q(run_after=never) | Q(run_after__lte=now))
     found = DBTaskResult.objects.filter(
         status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING, TaskResultStatus.FAILED]
@@ -82,10 +82,11 @@ def task_backlog(now: dt.datetime) -> TaskBacklog:
         scheduled=Min("run_after", filter=ready & ~Q(run_after=never)),
         running=Count("pk", filter=Q(status=TaskResultStatus.RUNNING)),
         failed=Count("pk", filter=Q(status=TaskResultStatus.FAILED)),
-        lost=Count("pk", filter=Q(status=TaskResultStatus.RUNNING, started_at__lt=lost_before)),
     )
+    # Running for longer than the limit with its worker gone (task_recovery).
+    lost = count_lost(now=now, lost_after=dt.timedelta(seconds=settings.MADOGUCHI_TASK_LOST_AFTER))
     oldest = min((t for t in (found["enqueued"], found["scheduled"]) if t), default=None)
-    return TaskBacklog(found["ready"], oldest, found["running"], found["failed"], found["lost"])
+    return TaskBacklog(found["ready"], oldest, found["running"], found["failed"], lost)
 
 
 def check_tasks(now: dt.datetime) -> CheckResult:

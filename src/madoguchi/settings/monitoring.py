@@ -13,10 +13,10 @@ MADOGUCHI_HEALTH_TASK_MAX_AGE = env_int("MADOGUCHI_HEALTH_TASK_MAX_AGE", 300)
 MADOGUCHI_HEALTH_OUTBOX_MAX_AGE = env_int("MADOGUCHI_HEALTH_OUTBOX_MAX_AGE", 900)
 MADOGUCHI_HEALTH_SEQUENCER_MAX_LAG = env_int("MADOGUCHI_HEALTH_SEQUENCER_MAX_LAG", 120)
 
-# A task marked running for longer than this is taken for lost (its worker was killed or
-# its machine lost): /healthz fails, and `madoguchi tasks recover` hands it to a worker
-# again. Longer than the longest task (a 移管 package of a large file). Seconds.
-MADOGUCHI_TASK_LOST_AFTER = env_int("MADOGUCHI_TASK_LOST_AFTER", 3600)
+# A task marked running for longer than this whose worker no longer holds its lock is
+# lost (the worker was killed or its machine lost): /healthz fails, and `madoguchi tasks
+# recover` hands it to a worker again (operations.task_recovery). Seconds.
+MADOGUCHI_TASK_LOST_AFTER = env_int("MADOGUCHI_TASK_LOST_AFTER", 600)
 # How many workers may take a task before recovery gives up and marks it failed (a task
 # that kills its worker every time, e.g. out of memory, is not run for ever).
 MADOGUCHI_TASK_MAX_ATTEMPTS = env_int("MADOGUCHI_TASK_MAX_ATTEMPTS", 3)
