@@ -73,6 +73,8 @@ def task_backlog(now: dt.datetime) -> TaskBacklog:
     from .task_recovery import count_lost
 
     never = get_date_max()
+    lost_after = dt.timedelta(seconds=settings.MADOGUCHI_TASK_LOST_AFTER)
+    lost_before = now - lost_after
     ready = Q(status=TaskResultStatus.READY) & (Q(run_after=never) | Q(run_after__lte=now))
     found = DBTaskResult.objects.filter(
         status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING, TaskResultStatus.FAILED]
@@ -82,9 +84,11 @@ def task_backlog(now: dt.datetime) -> TaskBacklog:
         scheduled=Min("run_after", filter=ready & ~Q(run_after=never)),
         running=Count("pk", filter=Q(status=TaskResultStatus.RUNNING)),
         failed=Count("pk", filter=Q(status=TaskResultStatus.FAILED)),
+        stale=Count("pk", filter=Q(status=TaskResultStatus.RUNNING, started_at__lt=lost_before)),
     )
-    # Running for longer than the limit with its worker gone (task_recovery).
-    lost = count_lost(now=now, lost_after=dt.timedelta(seconds=settings.MADOGUCHI_TASK_LOST_AFTER))
+    # Running for longer than the limit with its worker gone (task_recovery); the workers
+    # are asked only when some row is that old (no query otherwise).
+    lost = count_lost(now=now, lost_after=lost_after) if found["stale"] else 0
     oldest = min((t for t in (found["enqueued"], found["scheduled"]) if t), default=None)
     return TaskBacklog(found["ready"], oldest, found["running"], found["failed"], lost)
 
